@@ -1,0 +1,122 @@
+const USAGE: &str = "\
+Usage: insmod [-f] [-v] FILE [PARAM=VALUE]...
+
+Insert the module in FILE into the running kernel, with parameters.
+
+  -f, --force    ignore the module's version magic and symbol versions
+  -v, --verbose  say how the module was loaded
+  -h, --help     show this help
+  -V, --version  show the version
+";
+
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
+use crate::kmsg::Kmsg;
+use crate::modfile;
+use lexopt::prelude::*;
+use rustix::fd::AsFd;
+use rustix::io::Errno;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStringExt;
+
+pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
+    let (mut force, mut verbose) = (false, false);
+    let mut words = Vec::new();
+    let mut p = lexopt::Parser::from_args(args);
+    loop {
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Short('f') | Long("force"))) => force = true,
+            Ok(Some(Short('v') | Long("verbose"))) => verbose = true,
+            // Accepted and ignored, as kmod does, for old scripts.
+            Ok(Some(Short('p' | 's'))) => {}
+            Ok(Some(Short('h') | Long("help"))) => return usage(ctx, USAGE),
+            Ok(Some(Short('V') | Long("version"))) => return usage(ctx, crate::applets::VERSION),
+            Ok(Some(Value(v))) => words.push(v.into_vec()),
+            Ok(Some(other)) => return ctx.fail(other.unexpected().into()),
+            Err(e) => return ctx.fail(e.into()),
+        }
+    }
+    let Some((path, params)) = words.split_first() else { return ctx.fail(Error::Missing("filename")) };
+    if path == b"-" {
+        return ctx.fail(Error::Stdin);
+    }
+    let fd = match modfile::open_module(path) {
+        Ok(fd) => fd,
+        Err(e) => return ctx.fail(e),
+    };
+    // Command-line words cannot hold a NUL, so this never fails.
+    let params = CString::new(crate::params::join(params.iter().map(|w| &w[..]))).unwrap_or_default();
+    let flags = if force { MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC } else { 0 };
+
+    let log = Kmsg::open(&ctx.k);
+    let mut image = None;
+    let mut result = ctx.k.finit_module(fd.as_fd(), &params, flags);
+    if result == Err(Errno::NOSYS) {
+        // Kernels before 3.8, or a seccomp filter: the old interface, with
+        // the image in memory.
+        if verbose {
+            ctx.err.str("insmod: finit_module(2) is not available, using init_module(2)\n");
+        }
+        let mut img = match modfile::read_module(&fd, path) {
+            Ok(img) => img,
+            Err(e) => return ctx.fail(e),
+        };
+        if force {
+            modfile::strip_for_force(&mut img);
+        }
+        result = ctx.k.init_module(&img, &params);
+        image = Some(img);
+    }
+    match result {
+        Ok(()) => {
+            if verbose {
+                ctx.err.str("insmod: loaded ").bytes(path).str(if image.is_some() { " with init_module(2)\n" } else { " with finit_module(2)\n" });
+            }
+            0
+        }
+        Err(errno) => {
+            ctx.report(Error::Insert { path: path.clone(), errno });
+            explain(ctx, path, &fd, image, errno, &log);
+            1
+        }
+    }
+}
+
+/// Says why a load failed, where kmod only says "see dmesg": what the kernel
+/// logged during the attempt (the missing symbol, the bad signature), and for
+/// ENOEXEC what is wrong with the file as modbox sees it.
+fn explain<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &rustix::fd::OwnedFd, image: Option<Vec<u8>>, errno: Errno, log: &Kmsg) {
+    for rec in log.records() {
+        ctx.report(Error::KernelLog(rec));
+    }
+    if errno != Errno::NOEXEC {
+        return;
+    }
+    let Some(image) = image.or_else(|| modfile::read_module(fd, path).ok()) else { return };
+    let path = path.to_vec();
+    let hint = if let Some(format) = modfile::compression(&image) {
+        Error::Compressed { path, format }
+    } else if !image.starts_with(b"\x7fELF") {
+        Error::NotElf(path)
+    } else {
+        match modfile::modinfo_section(&image) {
+            None => Error::NoModinfo(path),
+            Some(info) => {
+                let magic = modfile::modinfo_value(info, b"vermagic").unwrap_or_default();
+                let release = ctx.k.release();
+                if magic.split(|&c| c == b' ').next() == Some(&release[..]) {
+                    return;
+                }
+                Error::Vermagic { path, magic: magic.to_vec(), release }
+            }
+        }
+    };
+    ctx.report(hint);
+}
+
+fn usage<K: Kernel>(ctx: &mut Ctx<K>, text: &str) -> i32 {
+    ctx.out.str(text);
+    0
+}

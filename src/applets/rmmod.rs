@@ -1,0 +1,118 @@
+const USAGE: &str = "\
+Usage: rmmod [-f] [-s] [-v] [-w] MODULE...
+
+Remove modules from the running kernel. MODULE is a name (- and _ are the
+same) or the path of a module file.
+
+  -f, --force    remove even a module in use (needs CONFIG_MODULE_FORCE_UNLOAD;
+                 may crash the machine)
+  -s, --syslog   send errors to syslog instead of stderr
+  -v, --verbose  say what is removed
+  -w, --wait     wait until the module is unused, then remove it
+  -h, --help     show this help
+  -V, --version  show the version
+";
+
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::kernel::{Kernel, O_NONBLOCK, O_TRUNC};
+use crate::name;
+use crate::sysfs::{self, State};
+use lexopt::prelude::*;
+use rustix::io::Errno;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStringExt;
+
+/// Longest pause between two tries of `rmmod -w`.
+const MAX_BACKOFF_MS: u64 = 1000;
+
+pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
+    let (mut force, mut verbose, mut wait) = (false, false, false);
+    let mut args_in = Vec::new();
+    let mut p = lexopt::Parser::from_args(args);
+    loop {
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Short('f') | Long("force"))) => force = true,
+            Ok(Some(Short('s') | Long("syslog"))) => ctx.err.to_syslog(),
+            Ok(Some(Short('v') | Long("verbose"))) => verbose = true,
+            Ok(Some(Short('w') | Long("wait"))) => wait = true,
+            Ok(Some(Short('h') | Long("help"))) => return print(ctx, USAGE),
+            Ok(Some(Short('V') | Long("version"))) => return print(ctx, crate::applets::VERSION),
+            Ok(Some(Value(v))) => args_in.push(v.into_vec()),
+            Ok(Some(other)) => return ctx.fail(other.unexpected().into()),
+            Err(e) => return ctx.fail(e.into()),
+        }
+    }
+    if args_in.is_empty() {
+        return ctx.fail(Error::Missing("module name"));
+    }
+    let mut failed = false;
+    for arg in args_in {
+        // As kmod: an existing file names the module by its file name.
+        let is_file = crate::file::cpath(b"", &[&arg]).is_ok_and(|p| crate::file::stat_dir(&p).is_some());
+        let name = if is_file { name::from_path(&arg) } else { name::normalize(&arg) };
+        let result = check(ctx, &name, force, wait).and_then(|()| remove(ctx, &name, &arg, force, wait, verbose));
+        if let Err(e) = result {
+            ctx.report(e);
+            failed = true;
+        }
+    }
+    failed as i32
+}
+
+/// kmod's check_module_inuse(), skipped with -f. With -w a module in use is
+/// not an error: it is what we wait for.
+fn check<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], force: bool, wait: bool) -> Result<(), Error> {
+    match sysfs::state(&ctx.k, name) {
+        State::NotLoaded => return Err(Error::NotLoaded(name.to_vec())),
+        State::Builtin => return Err(Error::Builtin(name.to_vec())),
+        State::Live | State::Coming | State::Going => {}
+    }
+    if force || wait {
+        return Ok(());
+    }
+    let holders = sysfs::holders(&ctx.k, name);
+    if !holders.is_empty() {
+        return Err(Error::InUseBy { name: name.to_vec(), holders });
+    }
+    match sysfs::refcnt(&ctx.k, name) {
+        Ok(n) if n > 0 => Err(Error::InUse(name.to_vec())),
+        Err(Errno::NOENT) => Err(Error::NoUnload),
+        _ => Ok(()),
+    }
+}
+
+/// delete_module(2) with O_NONBLOCK, as kmod always passes. Since Linux 3.13
+/// the kernel never waits for users, so -w waits here: EWOULDBLOCK while the
+/// module has users, EBUSY while it is still coming or going, retried with a
+/// backoff that grows to one second.
+fn remove<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], arg: &[u8], force: bool, wait: bool, verbose: bool) -> Result<(), Error> {
+    let flags = O_NONBLOCK | if force { O_TRUNC } else { 0 };
+    // name::plausible() held in check() unless -f; a name that cannot be a
+    // module is not handed to the kernel either way.
+    let cname = match CString::new(name) {
+        Ok(c) if name::plausible(name) => c,
+        _ => return Err(Error::NotLoaded(name.to_vec())),
+    };
+    let mut backoff = 10;
+    loop {
+        match ctx.k.delete_module(&cname, flags) {
+            Ok(()) => break,
+            Err(Errno::AGAIN | Errno::BUSY) if wait => {
+                ctx.k.sleep_ms(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF_MS);
+            }
+            Err(errno) => return Err(Error::Remove { name: name.to_vec(), arg: arg.to_vec(), errno }),
+        }
+    }
+    if verbose {
+        ctx.err.str("rmmod: removed ").bytes(name).byte(b'\n');
+    }
+    Ok(())
+}
+
+fn print<K: Kernel>(ctx: &mut Ctx<K>, text: &str) -> i32 {
+    ctx.out.str(text);
+    0
+}

@@ -1,0 +1,18 @@
+//! modbox: the Linux kernel-module tools in one small static binary.
+//!
+//! Each applet is a function from arguments to an exit code, in
+//! `applets/`; the pieces they share each live in a module of their own.
+
+pub mod applets;
+pub mod ctx;
+pub mod error;
+pub mod file;
+pub mod kernel;
+pub mod kmsg;
+pub mod modfile;
+pub mod multicall;
+pub mod name;
+pub mod out;
+pub mod params;
+pub mod sysfs;
+pub mod syslog;

@@ -1,0 +1,122 @@
+//! Module files: opening one for loading, and reading what its ELF
+//! `.modinfo` section says (key=value strings, NUL-separated).
+
+use crate::error::Error;
+use crate::file::{cpath, read_fd};
+use object::elf::FileHeader64;
+use object::read::elf::{FileHeader, SectionHeader};
+use object::Endianness;
+use rustix::fd::OwnedFd;
+use rustix::fs::{fstat, open, FileType, Mode, OFlags};
+
+/// Largest module file modbox reads into memory (the largest Debian module,
+/// amdgpu, is about 20 MiB unstripped).
+pub const MAX_MODULE: usize = 256 << 20;
+
+/// Opens a module file for finit_module or reading. Directories and other
+/// non-regular files are refused here, before the kernel would answer a
+/// puzzling EINVAL ("Invalid parameters").
+pub fn open_module(path: &[u8]) -> Result<OwnedFd, Error> {
+    let load_err = |errno| Error::Load { path: path.to_vec(), errno };
+    let c = cpath(b"", &[path]).map_err(load_err)?;
+    let fd = open(c.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(load_err)?;
+    let st = fstat(&fd).map_err(load_err)?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => Ok(fd),
+        t => Err(Error::NotRegular { path: path.to_vec(), dir: t == FileType::Directory }),
+    }
+}
+
+/// The whole file, for init_module and for inspection.
+pub fn read_module(fd: &OwnedFd, path: &[u8]) -> Result<Vec<u8>, Error> {
+    // Read through a duplicate so the caller's descriptor keeps its offset
+    // at 0 for a later finit_module.
+    let dup = rustix::io::dup(fd).map_err(|errno| Error::Load { path: path.to_vec(), errno })?;
+    rustix::fs::seek(&dup, rustix::fs::SeekFrom::Start(0)).map_err(|errno| Error::Load { path: path.to_vec(), errno })?;
+    read_fd(dup, MAX_MODULE).map_err(|errno| Error::Load { path: path.to_vec(), errno })
+}
+
+/// The contents of the `.modinfo` section of a 64-bit ELF module, or `None`
+/// when the image is not one or has no such section.
+pub fn modinfo_section(image: &[u8]) -> Option<&[u8]> {
+    let header = FileHeader64::<Endianness>::parse(image).ok()?;
+    let endian = header.endian().ok()?;
+    let sections = header.sections(endian, image).ok()?;
+    let (_, section) = sections.section_by_name(endian, b".modinfo")?;
+    section.data(endian, image).ok()
+}
+
+/// The first value of `key` in a `.modinfo` section.
+pub fn modinfo_value<'a>(modinfo: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    modinfo.split(|&c| c == 0).find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix(b"=")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn modinfo_value() {
+        let m = b"license=GPL\0vermagic=6.1.0-41-amd64 SMP mod_unload modversions \0\0name=dummy\0";
+        assert_eq!(super::modinfo_value(m, b"vermagic"), Some(&b"6.1.0-41-amd64 SMP mod_unload modversions "[..]));
+        assert_eq!(super::modinfo_value(m, b"name"), Some(&b"dummy"[..]));
+        assert_eq!(super::modinfo_value(m, b"nam"), None);
+        assert_eq!(super::modinfo_value(m, b"depends"), None);
+    }
+}
+
+/// The compression format of a module file, by its magic bytes.
+pub fn compression(image: &[u8]) -> Option<&'static str> {
+    if image.starts_with(&[0x1f, 0x8b]) {
+        Some("gzip")
+    } else if image.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some("xz")
+    } else if image.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some("zstd")
+    } else {
+        None
+    }
+}
+
+/// What `insmod -f` needs on the init_module path, where the kernel takes no
+/// IGNORE flags: kmod's kmod_elf_strip_section("__versions") and
+/// kmod_elf_strip_vermagic(). The kernel only finds sections with SHF_ALLOC,
+/// so clearing that flag hides the symbol versions; a zeroed vermagic string
+/// makes the kernel force-load (CONFIG_MODULE_FORCE_LOAD) instead of refuse.
+pub fn strip_for_force(image: &mut [u8]) {
+    let Some((versions_flags, vermagic)) = force_edits(image) else { return };
+    if let Some(at) = versions_flags {
+        const SHF_ALLOC: u8 = 2;
+        image[at] &= !SHF_ALLOC;
+    }
+    if let Some((start, end)) = vermagic {
+        image[start..end].fill(0);
+    }
+}
+
+/// Where `strip_for_force` writes: the file offset of the low byte of the
+/// __versions section's sh_flags, and the byte range of `vermagic=...`.
+fn force_edits(image: &[u8]) -> Option<(Option<usize>, Option<(usize, usize)>)> {
+    let header = FileHeader64::<Endianness>::parse(image).ok()?;
+    let endian = header.endian().ok()?;
+    let sections = header.sections(endian, image).ok()?;
+    let shoff = header.e_shoff(endian) as usize;
+    let shentsize = header.e_shentsize(endian) as usize;
+    let versions = sections.section_by_name(endian, b"__versions").map(|(i, _)| {
+        // sh_flags is the third field of Elf64_Shdr, at byte 8; the low byte
+        // comes first in a little-endian file, last in a big-endian one.
+        let low = if endian == Endianness::Little { 8 } else { 15 };
+        shoff + i.0 * shentsize + low
+    });
+    let vermagic = sections.section_by_name(endian, b".modinfo").and_then(|(_, s)| {
+        let base = s.sh_offset(endian) as usize;
+        let data = s.data(endian, image).ok()?;
+        let mut at = 0;
+        for kv in data.split(|&c| c == 0) {
+            if kv.starts_with(b"vermagic=") {
+                return Some((base + at, base + at + kv.len()));
+            }
+            at += kv.len() + 1;
+        }
+        None
+    });
+    Some((versions, vermagic))
+}

@@ -1,0 +1,150 @@
+//! The multicall front: which applet runs is the basename of argv[0]
+//! (`insmod` through a link), or the first argument after `modbox`.
+
+use crate::applets::{Applet, APPLETS, VERSION};
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::kernel::Linux;
+use crate::out::{Out, Sink};
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+const USAGE: &str = "\
+Usage: modbox APPLET [ARGS]...
+   or: APPLET [ARGS]...   (through a link named after the applet)
+   or: modbox --list
+   or: modbox --install [-s] DIR
+
+Linux kernel-module tools in one binary. --install makes a link in DIR
+for every applet: hard links, or symbolic links with -s.
+
+Applets:
+";
+
+pub fn main() -> i32 {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let argv0 = if args.is_empty() { Vec::new() } else { args.remove(0).into_vec() };
+    if let Some(applet) = find(basename(&argv0)) {
+        return run(applet, args);
+    }
+    let mut out = Out::new(Sink::Fd(1));
+    let mut err = Out::new(Sink::Fd(2));
+    let code = match args.first().map(|a| a.as_bytes()) {
+        None | Some(b"--help" | b"-h") => {
+            out.str(USAGE);
+            list(&mut out, b"  ");
+            args.is_empty() as i32
+        }
+        Some(b"--list") => {
+            list(&mut out, b"");
+            0
+        }
+        Some(b"--version") => {
+            out.str(VERSION);
+            0
+        }
+        Some(b"--install") => install(&args[1..], &mut out, &mut err),
+        Some(name) => match find(name) {
+            Some(applet) => {
+                args.remove(0);
+                return run(applet, args);
+            }
+            None => {
+                Error::UnknownApplet(name.to_vec()).report("modbox", &mut err);
+                err.str("modbox: the applets of this build are:");
+                for (n, _) in APPLETS {
+                    err.byte(b' ').str(n);
+                }
+                err.byte(b'\n');
+                1
+            }
+        },
+    };
+    out.flush();
+    err.flush();
+    code
+}
+
+fn basename(path: &[u8]) -> &[u8] {
+    path.rsplit(|&c| c == b'/').next().unwrap_or(path)
+}
+
+fn find(name: &[u8]) -> Option<(&'static str, Applet)> {
+    APPLETS.iter().find(|(n, _)| n.as_bytes() == name).copied()
+}
+
+fn run((name, applet): (&'static str, Applet), args: Vec<OsString>) -> i32 {
+    let mut ctx = Ctx::new(Linux, name);
+    let code = applet(&mut ctx, args);
+    ctx.flush();
+    code
+}
+
+fn list(out: &mut Out, indent: &[u8]) {
+    for (n, _) in APPLETS {
+        out.bytes(indent).str(n).byte(b'\n');
+    }
+}
+
+/// `--install [-s] DIR`: one link a applet, pointing at this binary. When
+/// DIR is the binary's own directory the symbolic links are relative
+/// (`insmod -> modbox`), so the tree can be moved, as into an initramfs.
+fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
+    let (symbolic, dir) = match args {
+        [s, dir] if s == "-s" => (true, dir.as_bytes()),
+        [dir] if dir != "-s" => (false, dir.as_bytes()),
+        _ => {
+            err.str("modbox: ERROR: usage: modbox --install [-s] DIR\n");
+            return 1;
+        }
+    };
+    let exe = match rustix::fs::readlink("/proc/self/exe", Vec::new()) {
+        Ok(p) => p.into_bytes(),
+        Err(errno) => {
+            err.str("modbox: ERROR: cannot find this binary through /proc/self/exe: ").errno(errno).byte(b'\n');
+            return 1;
+        }
+    };
+    let exe_dir = &exe[..exe.len() - basename(&exe).len() - 1];
+    let target = match canonical_dir(dir) {
+        Some(d) if symbolic && d == exe_dir => basename(&exe).to_vec(),
+        _ => exe.clone(),
+    };
+    let (Ok(target_c), Ok(exe_c)) = (crate::file::cpath(b"", &[&target]), crate::file::cpath(b"", &[&exe])) else { return 1 };
+    let mut code = 0;
+    for (name, _) in APPLETS {
+        let mut link = dir.to_vec();
+        if !link.ends_with(b"/") {
+            link.push(b'/');
+        }
+        link.extend_from_slice(name.as_bytes());
+        let made = match crate::file::cpath(b"", &[&link]) {
+            Ok(l) if symbolic => rustix::fs::symlink(target_c.as_c_str(), l.as_c_str()),
+            Ok(l) => rustix::fs::link(exe_c.as_c_str(), l.as_c_str()),
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(()) => {
+                out.bytes(&link).str(if symbolic { " -> " } else { " => " }).bytes(if symbolic { &target } else { &exe }).byte(b'\n');
+            }
+            Err(errno) => {
+                Error::Link { path: link, errno }.report("modbox", err);
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+/// The absolute, symlink-free form of directory `dir`, found by opening it
+/// and asking /proc where the descriptor points.
+fn canonical_dir(dir: &[u8]) -> Option<Vec<u8>> {
+    let c = crate::file::cpath(b"", &[dir]).ok()?;
+    let fd = rustix::fs::open(c.as_c_str(), rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok()?;
+    let mut p = b"/proc/self/fd/".to_vec();
+    let mut o = Out::new(Sink::Buffer);
+    o.num(rustix::fd::AsRawFd::as_raw_fd(&fd) as i64);
+    p.extend_from_slice(&o.buf);
+    let c = crate::file::cpath(b"", &[&p]).ok()?;
+    rustix::fs::readlink(c.as_c_str(), Vec::new()).ok().map(|c| c.into_bytes())
+}

@@ -1,0 +1,122 @@
+//! What the running kernel says about loaded modules, read the way libkmod
+//! reads it: the list and its order from /proc/modules, everything about one
+//! module from /sys/module/NAME (libkmod-module.c).
+
+use crate::file::{cpath, list_dir, read_small, stat_dir};
+use crate::kernel::Kernel;
+use rustix::io::Errno;
+
+#[derive(Debug, PartialEq)]
+pub enum State {
+    Builtin,
+    Live,
+    Coming,
+    Going,
+    NotLoaded,
+}
+
+/// A /proc/modules line: `name size refcnt holders, state address`.
+pub struct ProcModule {
+    pub name: Vec<u8>,
+    /// The size column; `None` when it is not a number.
+    pub size: Option<i64>,
+}
+
+pub fn proc_modules<K: Kernel>(k: &K) -> Result<Vec<ProcModule>, Errno> {
+    let text = read_small(&cpath(k.root(), &[b"/proc/modules"])?)?;
+    let mut mods = Vec::new();
+    for line in text.split(|&c| c == b'\n') {
+        let mut fields = line.split(|&c| c == b' ' || c == b'\t').filter(|f| !f.is_empty());
+        if let Some(name) = fields.next() {
+            let size = fields.next().and_then(parse_num);
+            mods.push(ProcModule { name: name.to_vec(), size });
+        }
+    }
+    Ok(mods)
+}
+
+/// kmod_module_get_initstate(): built-in modules first, then the
+/// `initstate` attribute. A /sys/module directory without it is a built-in
+/// module with parameters (the kernel creates it at boot); kmod calls that
+/// "coming" when its modules.builtin index does not list the module, but
+/// loadable modules get every attribute at once, so built-in is the truth.
+pub fn state<K: Kernel>(k: &K, name: &[u8]) -> State {
+    if !crate::name::plausible(name) {
+        return State::NotLoaded;
+    }
+    if let Ok(p) = cpath(k.root(), &[b"/sys/module/", name, b"/initstate"]) {
+        match read_small(&p) {
+            Ok(s) if s == b"live\n" => return State::Live,
+            Ok(s) if s == b"coming\n" => return State::Coming,
+            Ok(s) if s == b"going\n" => return State::Going,
+            _ => {}
+        }
+    }
+    let dir = cpath(k.root(), &[b"/sys/module/", name]).ok().and_then(|p| stat_dir(&p));
+    if dir == Some(true) || in_modules_builtin(k, name) {
+        State::Builtin
+    } else {
+        State::NotLoaded
+    }
+}
+
+/// Whether /lib/modules/RELEASE/modules.builtin lists the module (a line
+/// `kernel/path/name.ko`). Built-in modules without parameters have no
+/// /sys/module directory, so this is the only place that knows them.
+fn in_modules_builtin<K: Kernel>(k: &K, name: &[u8]) -> bool {
+    let Ok(p) = cpath(k.root(), &[b"/lib/modules/", &k.release(), b"/modules.builtin"]) else { return false };
+    let Ok(text) = read_small(&p) else { return false };
+    text.split(|&c| c == b'\n').any(|l| !l.is_empty() && crate::name::from_path(l) == name)
+}
+
+/// kmod_module_get_refcnt(): the `refcnt` attribute, or the errno as a
+/// negative number, which kmod's lsmod prints as it is.
+pub fn refcnt<K: Kernel>(k: &K, name: &[u8]) -> Result<i64, Errno> {
+    let text = read_small(&cpath(k.root(), &[b"/sys/module/", name, b"/refcnt"])?)?;
+    parse_num(trim(&text)).ok_or(Errno::INVAL)
+}
+
+/// kmod_module_get_holders(): the entries of /sys/module/NAME/holders in
+/// readdir order; none when the directory cannot be read.
+pub fn holders<K: Kernel>(k: &K, name: &[u8]) -> Vec<Vec<u8>> {
+    cpath(k.root(), &[b"/sys/module/", name, b"/holders"]).and_then(|p| list_dir(&p)).unwrap_or_default()
+}
+
+/// kmod_module_get_size(): -ENOENT-style when /sys/module/NAME is missing,
+/// the `coresize` attribute (Linux >= 3.3) when there is one, else the size
+/// column of /proc/modules.
+pub fn size<K: Kernel>(k: &K, m: &ProcModule) -> i64 {
+    let dir = match cpath(k.root(), &[b"/sys/module/", &m.name]) {
+        Ok(d) => d,
+        Err(e) => return -(e.raw_os_error() as i64),
+    };
+    match stat_dir(&dir) {
+        None => return -(Errno::NOENT.raw_os_error() as i64),
+        Some(false) => return -(Errno::NOTDIR.raw_os_error() as i64),
+        Some(true) => {}
+    }
+    if let Ok(p) = cpath(k.root(), &[b"/sys/module/", &m.name, b"/coresize"]) {
+        if let Ok(text) = read_small(&p) {
+            // libkmod leaves the size at -ENOENT when coresize is garbage.
+            return parse_num(trim(&text)).unwrap_or(-(Errno::NOENT.raw_os_error() as i64));
+        }
+    }
+    m.size.unwrap_or(-(Errno::NOENT.raw_os_error() as i64))
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    s.strip_suffix(b"\n").unwrap_or(s)
+}
+
+/// A decimal number, optionally negative, nothing else.
+pub fn parse_num(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.strip_prefix(b"-") {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits.iter().fold(0i64, |acc, &d| acc * 10 + (d - b'0') as i64);
+    Some(if neg { -v } else { v })
+}
