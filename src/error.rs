@@ -45,8 +45,8 @@ pub enum Error {
     Compressed { path: Vec<u8>, format: &'static str },
     /// ENOEXEC explained: not an ELF file at all.
     NotElf(Vec<u8>),
-    /// ENOEXEC explained: an ELF file without a .modinfo section.
-    NoModinfo(Vec<u8>),
+    /// ENOEXEC explained: an ELF file without the `vermagic` every module has.
+    NoVermagic(Vec<u8>),
 }
 
 impl Error {
@@ -117,7 +117,7 @@ impl Error {
                 e.bytes(path).str(" is ").str(format).str("-compressed and this kernel did not decompress it")
             }
             Error::NotElf(path) => e.bytes(path).str(" is not an ELF file, so not a kernel module"),
-            Error::NoModinfo(path) => e.bytes(path).str(" has no .modinfo section, so it is not a kernel module"),
+            Error::NoVermagic(path) => e.bytes(path).str(" has no vermagic in a .modinfo section, so it is not a kernel module"),
             Error::BadShort(_) | Error::BadLong(_) | Error::UnknownApplet(_) | Error::KernelLog(_) | Error::List(_) => e,
         }
         .byte(b'\n');

@@ -36,37 +36,38 @@ impl Kmsg {
         while out.len() < MAX_RECORDS {
             match read(fd, &mut buf) {
                 Ok(0) => break,
-                Ok(n) => {
-                    if let Some(text) = record_text(&buf[..n]) {
-                        out.push(text.to_vec());
-                    }
-                }
+                // /dev/kmsg gives one record a read; a plain file (tests,
+                // or a copy of the log) may give several.
+                Ok(n) => out.extend(buf[..n].split(|&c| c == b'\n').filter_map(record_text).map(<[u8]>::to_vec)),
                 // EPIPE: the ring buffer overwrote records we had not read
                 // yet; the next read goes on with the oldest one left.
                 Err(Errno::PIPE) | Err(Errno::INTR) => {}
                 Err(_) => break,
             }
         }
+        out.truncate(MAX_RECORDS);
         out
     }
 }
 
-/// The message of one record: after the first `;`, up to the end of its
-/// first line.
-fn record_text(rec: &[u8]) -> Option<&[u8]> {
-    let start = rec.iter().position(|&c| c == b';')? + 1;
-    let rest = &rec[start..];
-    let end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
-    Some(&rest[..end])
+/// The message of a record's first line: what follows the first `;`.
+/// Continuation lines (` KEY=value`) have none to show.
+fn record_text(line: &[u8]) -> Option<&[u8]> {
+    if line.starts_with(b" ") {
+        return None;
+    }
+    let start = line.iter().position(|&c| c == b';')? + 1;
+    Some(&line[start..])
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn record_text() {
-        assert_eq!(super::record_text(b"4,1093,5582212,-;garp: Unknown symbol stp_proto_register (err -2)\n"),
+        assert_eq!(super::record_text(b"4,1093,5582212,-;garp: Unknown symbol stp_proto_register (err -2)"),
                    Some(&b"garp: Unknown symbol stp_proto_register (err -2)"[..]));
-        assert_eq!(super::record_text(b"6,1,2,-;a;b\n SUBSYSTEM=x\n"), Some(&b"a;b"[..]));
+        assert_eq!(super::record_text(b"6,1,2,-;a;b"), Some(&b"a;b"[..]));
+        assert_eq!(super::record_text(b" SUBSYSTEM=x;y"), None);
         assert_eq!(super::record_text(b"garbage"), None);
     }
 }

@@ -72,8 +72,22 @@ fn in_modules_builtin<K: Kernel>(k: &K, name: &[u8]) -> bool {
 /// kmod_module_get_refcnt(): the `refcnt` attribute, or the errno as a
 /// negative number, which kmod's lsmod prints as it is.
 pub fn refcnt<K: Kernel>(k: &K, name: &[u8]) -> Result<i64, Errno> {
-    let text = read_small(&cpath(k.root(), &[b"/sys/module/", name, b"/refcnt"])?)?;
-    parse_num(trim(&text)).ok_or(Errno::INVAL)
+    read_long(&cpath(k.root(), &[b"/sys/module/", name, b"/refcnt"])?)
+}
+
+/// libkmod's read_str_long(): strtol() over the first 31 bytes, which must
+/// be followed by white space (the attribute's newline).
+fn read_long(path: &std::ffi::CString) -> Result<i64, Errno> {
+    let text = read_small(path)?;
+    let text = &text[..text.len().min(31)];
+    let start = text.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(text.len());
+    let num = &text[start..];
+    let sign = matches!(num.first(), Some(b'-' | b'+')) as usize;
+    let digits = num[sign..].iter().take_while(|c| c.is_ascii_digit()).count();
+    match num.get(sign + digits) {
+        Some(c) if digits > 0 && c.is_ascii_whitespace() => parse_num(&num[..sign + digits].strip_prefix(b"+").unwrap_or(&num[..sign + digits])).ok_or(Errno::RANGE),
+        _ => Err(Errno::INVAL),
+    }
 }
 
 /// kmod_module_get_holders(): the entries of /sys/module/NAME/holders in
@@ -96,16 +110,14 @@ pub fn size<K: Kernel>(k: &K, m: &ProcModule) -> i64 {
         Some(true) => {}
     }
     if let Ok(p) = cpath(k.root(), &[b"/sys/module/", &m.name, b"/coresize"]) {
-        if let Ok(text) = read_small(&p) {
-            // libkmod leaves the size at -ENOENT when coresize is garbage.
-            return parse_num(trim(&text)).unwrap_or(-(Errno::NOENT.raw_os_error() as i64));
+        match read_long(&p) {
+            Ok(v) => return v,
+            // libkmod's size is 0 when coresize exists but is not a number.
+            Err(Errno::INVAL | Errno::RANGE) => return 0,
+            Err(_) => {}
         }
     }
     m.size.unwrap_or(-(Errno::NOENT.raw_os_error() as i64))
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    s.strip_suffix(b"\n").unwrap_or(s)
 }
 
 /// A decimal number, optionally negative, nothing else.

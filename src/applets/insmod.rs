@@ -101,10 +101,9 @@ fn explain<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &rustix::fd::OwnedFd, i
     } else if !image.starts_with(b"\x7fELF") {
         Error::NotElf(path)
     } else {
-        match modfile::modinfo_section(&image) {
-            None => Error::NoModinfo(path),
-            Some(info) => {
-                let magic = modfile::modinfo_value(info, b"vermagic").unwrap_or_default();
+        match modfile::modinfo_section(&image).and_then(|info| modfile::modinfo_value(info, b"vermagic")) {
+            None => Error::NoVermagic(path),
+            Some(magic) => {
                 let release = ctx.k.release();
                 if magic.split(|&c| c == b' ').next() == Some(&release[..]) {
                     return;

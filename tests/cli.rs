@@ -1,0 +1,86 @@
+//! The multicall front, through the real binary.
+
+mod common;
+use common::TempDir;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_modbox");
+
+fn modbox(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap()
+}
+
+#[test]
+fn list_names_the_applets_of_this_build() {
+    let o = modbox(&["--list"]);
+    assert!(o.status.success());
+    assert_eq!(text(&o.stdout), "insmod\nlsmod\nrmmod\n");
+}
+
+#[test]
+fn applet_as_first_argument_or_through_a_link() {
+    let o = modbox(&["insmod", "--help"]);
+    assert!(o.status.success());
+    assert!(text(&o.stdout).starts_with("Usage: insmod"));
+
+    let d = TempDir::new("cli");
+    let link = d.path().join("rmmod");
+    std::os::unix::fs::symlink(BIN, &link).unwrap();
+    let o = Command::new(&link).arg("-h").output().unwrap();
+    assert!(text(&o.stdout).starts_with("Usage: rmmod"));
+    // The applet's own name is in its messages.
+    let o = Command::new(&link).output().unwrap();
+    assert_eq!((o.status.code(), text(&o.stderr)), (Some(1), "rmmod: ERROR: missing module name.\n"));
+}
+
+#[test]
+fn unknown_applet_lists_the_known_ones() {
+    let o = modbox(&["modprobe-ng"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(text(&o.stderr), "modbox: applet not found: modprobe-ng\nmodbox: the applets of this build are: insmod lsmod rmmod\n");
+    assert!(o.stdout.is_empty());
+    let o = modbox(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).starts_with("Usage: modbox APPLET"));
+    let o = modbox(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn install_makes_links_that_work() {
+    // Symbolic links beside the binary are relative, so the tree can move.
+    let d = TempDir::new("inst");
+    let bin = d.path().join("modbox");
+    std::fs::copy(BIN, &bin).unwrap();
+    let o = Command::new(&bin).args(["--install", "-s", d.path().to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for a in ["insmod", "lsmod", "rmmod"] {
+        assert_eq!(std::fs::read_link(d.path().join(a)).unwrap().to_str(), Some("modbox"));
+        assert!(text(&o.stdout).contains(&format!("/{a} -> modbox\n")));
+    }
+    let o = Command::new(d.path().join("lsmod")).arg("--help").output().unwrap();
+    assert!(text(&o.stdout).starts_with("Usage: lsmod"));
+
+    // Elsewhere: absolute symbolic links, or hard links.
+    let other = TempDir::new("inst2");
+    let o = Command::new(&bin).args(["--install", "-s", other.path().to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_link(other.path().join("insmod")).unwrap(), bin.canonicalize().unwrap());
+    let hard = TempDir::new("inst3");
+    let o = Command::new(&bin).args(["--install", hard.path().to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success());
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(hard.path().join("rmmod")).unwrap().ino(), std::fs::metadata(&bin).unwrap().ino());
+
+    // A second run finds the links there: one error each, exit 1.
+    let o = Command::new(&bin).args(["--install", hard.path().to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(text(&o.stderr).lines().count(), 3);
+    assert!(text(&o.stderr).contains("rmmod: File exists"), "{}", text(&o.stderr));
+    let o = modbox(&["--install"]);
+    assert_eq!((o.status.code(), text(&o.stderr)), (Some(1), "modbox: ERROR: usage: modbox --install [-s] DIR\n"));
+}
