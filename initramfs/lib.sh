@@ -140,3 +140,80 @@ fetch_kernel() {
 
 kernel_kver() { cat "$1/KVER"; }
 kernel_vmlinuz() { cat "$1/VMLINUZ"; }
+
+# ---------------------------------------------------------------- modbox
+
+# The static musl build the initramfs carries.
+build_modbox() {
+	ensure_cmd cargo cargo
+	log "building modbox (cargo build --release --target $MB_TARGET)"
+	(cd "$MB_REPO" && cargo build --release --target "$MB_TARGET" >&2) || die "cargo build of modbox failed"
+	[ -x "$MB_BIN" ] || die "cargo build produced no $MB_BIN"
+}
+
+# The toolchain bits cargo needs for the musl target. Machines here have
+# RUSTUP_AUTO_INSTALL=0, so rust-toolchain.toml installs nothing by itself.
+ensure_rust_target() {
+	command -v rustup >/dev/null 2>&1 || { command -v cargo >/dev/null 2>&1 && return 0; die "neither rustup nor cargo is installed"; }
+	(cd "$MB_REPO" && rustup target list --installed 2>/dev/null | grep -qx "$MB_TARGET") || {
+		log "rustup target add $MB_TARGET"
+		(cd "$MB_REPO" && rustup target add "$MB_TARGET" >&2) || die "rustup target add $MB_TARGET failed"
+	}
+	(cd "$MB_REPO" && rustup component list --installed 2>/dev/null | grep -q '^rust-src') || {
+		log "rustup component add rust-src"
+		(cd "$MB_REPO" && rustup component add rust-src >&2) || die "rustup component add rust-src failed"
+	}
+}
+
+# ---------------------------------------------------------------- VMs
+
+# Kernel command line every boot gets. panic=-1 turns a dying init into an
+# immediate reboot, which -no-reboot turns into QEMU's exit.
+MB_BASE_APPEND='console=ttyS0 panic=-1 quiet'
+
+# run_qemu KERNEL INITRD APPEND RAWLOG TIMEOUT SMP [STREAM]: boots, returns
+# 124 on timeout, else QEMU's status. With STREAM=1 the serial output is
+# shown on stdout while the guest runs (CRs removed).
+run_qemu() {
+	local kernel=$1 initrd=$2 append=$3 raw=$4 timeout=$5 smp=$6 stream=${7:-0} qpid tpid rc
+	: >"$raw"
+	timeout -k 5 "$timeout" qemu-system-x86_64 \
+		-machine q35 -accel tcg -cpu max -m 512 -smp "$smp" \
+		-nodefaults -display none -no-reboot \
+		-serial "file:$raw" \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "$MB_BASE_APPEND $append" </dev/null >"$raw.qemu" 2>&1 &
+	qpid=$!
+	if [ "$stream" = 1 ]; then
+		tail -n +1 -f --pid="$qpid" "$raw" | tr -d '\r' &
+		tpid=$!
+	fi
+	wait "$qpid"; rc=$?
+	[ -n "${tpid-}" ] && wait "$tpid"
+	if [ -s "$raw.qemu" ]; then
+		log "qemu said: $(tr '\n' ' ' <"$raw.qemu")"
+	fi
+	rm -f "$raw.qemu"
+	return "$rc"
+}
+
+# guest_verdict LOG: 0 when the guest ran its program to the end and that
+# program succeeded; otherwise says why on stderr.
+guest_verdict() {
+	local log=$1 end
+	if ! grep -q "^$MB_BEGIN_MARK" "$log"; then
+		log "FAIL: the guest never started its program (no $MB_BEGIN_MARK in $log)"
+		grep -E 'Kernel panic|not syncing|BUG:|Oops' "$log" | head -n 5 >&2
+		return 1
+	fi
+	end=$(grep "^$MB_END_MARK" "$log" | tail -n 1)
+	if [ -z "$end" ]; then
+		log "FAIL: the guest did not reach the end ($MB_END_MARK missing in $log): it died, panicked or hung"
+		grep -E 'Kernel panic|not syncing|BUG:|Oops|Attempted to kill init' "$log" | head -n 5 >&2
+		return 1
+	fi
+	case $end in
+	*" rc=0"*) return 0 ;;
+	*) log "FAIL: the guest program ended with ${end#"$MB_END_MARK"}"; return 1 ;;
+	esac
+}

@@ -125,17 +125,9 @@ impl Error {
 }
 
 impl From<lexopt::Error> for Error {
-    fn from(err: lexopt::Error) -> Error {
-        match err {
-            lexopt::Error::UnexpectedOption(o) => {
-                let b = o.into_bytes();
-                match b.strip_prefix(b"--") {
-                    Some(l) => Error::BadLong(l.to_vec()),
-                    None => Error::BadShort(b.get(1).map_or('?', |&c| c as char)),
-                }
-            }
-            _ => Error::BadArgs,
-        }
+    /// What lexopt itself refuses (a value given to a flag, `--flag=x`).
+    fn from(_: lexopt::Error) -> Error {
+        Error::BadArgs
     }
 }
 

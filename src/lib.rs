@@ -4,6 +4,7 @@
 //! `applets/`; the pieces they share each live in a module of their own.
 
 pub mod applets;
+pub mod args;
 pub mod ctx;
 pub mod error;
 pub mod file;

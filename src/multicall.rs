@@ -21,8 +21,8 @@ for every applet: hard links, or symbolic links with -s.
 Applets:
 ";
 
-pub fn main() -> i32 {
-    let mut args: Vec<OsString> = std::env::args_os().collect();
+/// Runs the applet that `args` (argv, with argv[0]) asks for.
+pub fn main(mut args: Vec<OsString>) -> i32 {
     let argv0 = if args.is_empty() { Vec::new() } else { args.remove(0).into_vec() };
     if let Some(applet) = find(basename(&argv0)) {
         return run(applet, args);

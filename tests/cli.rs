@@ -10,6 +10,18 @@ fn modbox(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
+/// Runs a freshly copied binary. Another test thread forking while the copy
+/// was open for writing can make exec fail with ETXTBSY for a moment.
+fn run_copy(cmd: &mut Command) -> Output {
+    for _ in 0..50 {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            r => return r.unwrap(),
+        }
+    }
+    panic!("{cmd:?} stays busy");
+}
+
 fn text(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap()
 }
@@ -56,28 +68,28 @@ fn install_makes_links_that_work() {
     let d = TempDir::new("inst");
     let bin = d.path().join("modbox");
     std::fs::copy(BIN, &bin).unwrap();
-    let o = Command::new(&bin).args(["--install", "-s", d.path().to_str().unwrap()]).output().unwrap();
+    let o = run_copy(Command::new(&bin).args(["--install", "-s", d.path().to_str().unwrap()]));
     assert!(o.status.success(), "{}", text(&o.stderr));
     for a in ["insmod", "lsmod", "rmmod"] {
         assert_eq!(std::fs::read_link(d.path().join(a)).unwrap().to_str(), Some("modbox"));
         assert!(text(&o.stdout).contains(&format!("/{a} -> modbox\n")));
     }
-    let o = Command::new(d.path().join("lsmod")).arg("--help").output().unwrap();
+    let o = run_copy(Command::new(d.path().join("lsmod")).arg("--help"));
     assert!(text(&o.stdout).starts_with("Usage: lsmod"));
 
     // Elsewhere: absolute symbolic links, or hard links.
     let other = TempDir::new("inst2");
-    let o = Command::new(&bin).args(["--install", "-s", other.path().to_str().unwrap()]).output().unwrap();
+    let o = run_copy(Command::new(&bin).args(["--install", "-s", other.path().to_str().unwrap()]));
     assert!(o.status.success());
     assert_eq!(std::fs::read_link(other.path().join("insmod")).unwrap(), bin.canonicalize().unwrap());
     let hard = TempDir::new("inst3");
-    let o = Command::new(&bin).args(["--install", hard.path().to_str().unwrap()]).output().unwrap();
+    let o = run_copy(Command::new(&bin).args(["--install", hard.path().to_str().unwrap()]));
     assert!(o.status.success());
     use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(hard.path().join("rmmod")).unwrap().ino(), std::fs::metadata(&bin).unwrap().ino());
 
     // A second run finds the links there: one error each, exit 1.
-    let o = Command::new(&bin).args(["--install", hard.path().to_str().unwrap()]).output().unwrap();
+    let o = run_copy(Command::new(&bin).args(["--install", hard.path().to_str().unwrap()]));
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(text(&o.stderr).lines().count(), 3);
     assert!(text(&o.stderr).contains("rmmod: File exists"), "{}", text(&o.stderr));

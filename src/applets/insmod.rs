@@ -14,31 +14,23 @@ use crate::error::Error;
 use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
 use crate::kmsg::Kmsg;
 use crate::modfile;
-use lexopt::prelude::*;
+use crate::args::{self, Flag};
 use rustix::fd::AsFd;
 use rustix::io::Errno;
 use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStringExt;
+
+const FORCE: u32 = 1;
+const VERBOSE: u32 = 2;
+/// -p and -s are accepted and ignored, as kmod does, for old scripts.
+const FLAGS: &[Flag] = &[('f', "force"), ('v', "verbose"), ('p', ""), ('s', "")];
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
-    let (mut force, mut verbose) = (false, false);
-    let mut words = Vec::new();
-    let mut p = lexopt::Parser::from_args(args);
-    loop {
-        match p.next() {
-            Ok(None) => break,
-            Ok(Some(Short('f') | Long("force"))) => force = true,
-            Ok(Some(Short('v') | Long("verbose"))) => verbose = true,
-            // Accepted and ignored, as kmod does, for old scripts.
-            Ok(Some(Short('p' | 's'))) => {}
-            Ok(Some(Short('h') | Long("help"))) => return usage(ctx, USAGE),
-            Ok(Some(Short('V') | Long("version"))) => return usage(ctx, crate::applets::VERSION),
-            Ok(Some(Value(v))) => words.push(v.into_vec()),
-            Ok(Some(other)) => return ctx.fail(other.unexpected().into()),
-            Err(e) => return ctx.fail(e.into()),
-        }
-    }
-    let Some((path, params)) = words.split_first() else { return ctx.fail(Error::Missing("filename")) };
+    let opts = match args::parse(ctx, args, FLAGS, USAGE) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let (force, verbose) = (opts.has(FORCE), opts.has(VERBOSE));
+    let Some((path, params)) = opts.words.split_first() else { return ctx.fail(Error::Missing("filename")) };
     if path == b"-" {
         return ctx.fail(Error::Stdin);
     }
@@ -113,9 +105,4 @@ fn explain<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &rustix::fd::OwnedFd, i
         }
     };
     ctx.report(hint);
-}
-
-fn usage<K: Kernel>(ctx: &mut Ctx<K>, text: &str) -> i32 {
-    ctx.out.str(text);
-    0
 }

@@ -18,32 +18,29 @@ use crate::error::Error;
 use crate::kernel::{Kernel, O_NONBLOCK, O_TRUNC};
 use crate::name;
 use crate::sysfs::{self, State};
-use lexopt::prelude::*;
+use crate::args::{self, Flag};
 use rustix::io::Errno;
 use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStringExt;
 
 /// Longest pause between two tries of `rmmod -w`.
 const MAX_BACKOFF_MS: u64 = 1000;
 
+const FORCE: u32 = 1;
+const SYSLOG: u32 = 2;
+const VERBOSE: u32 = 4;
+const WAIT: u32 = 8;
+const FLAGS: &[Flag] = &[('f', "force"), ('s', "syslog"), ('v', "verbose"), ('w', "wait")];
+
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
-    let (mut force, mut verbose, mut wait) = (false, false, false);
-    let mut args_in = Vec::new();
-    let mut p = lexopt::Parser::from_args(args);
-    loop {
-        match p.next() {
-            Ok(None) => break,
-            Ok(Some(Short('f') | Long("force"))) => force = true,
-            Ok(Some(Short('s') | Long("syslog"))) => ctx.err.to_syslog(),
-            Ok(Some(Short('v') | Long("verbose"))) => verbose = true,
-            Ok(Some(Short('w') | Long("wait"))) => wait = true,
-            Ok(Some(Short('h') | Long("help"))) => return print(ctx, USAGE),
-            Ok(Some(Short('V') | Long("version"))) => return print(ctx, crate::applets::VERSION),
-            Ok(Some(Value(v))) => args_in.push(v.into_vec()),
-            Ok(Some(other)) => return ctx.fail(other.unexpected().into()),
-            Err(e) => return ctx.fail(e.into()),
-        }
+    let opts = match args::parse(ctx, args, FLAGS, USAGE) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if opts.has(SYSLOG) {
+        ctx.err.to_syslog();
     }
+    let (force, verbose, wait) = (opts.has(FORCE), opts.has(VERBOSE), opts.has(WAIT));
+    let args_in = opts.words;
     if args_in.is_empty() {
         return ctx.fail(Error::Missing("module name"));
     }
@@ -110,9 +107,4 @@ fn remove<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], arg: &[u8], force: bool, wai
         ctx.err.str("rmmod: removed ").bytes(name).byte(b'\n');
     }
     Ok(())
-}
-
-fn print<K: Kernel>(ctx: &mut Ctx<K>, text: &str) -> i32 {
-    ctx.out.str(text);
-    0
 }

@@ -1,0 +1,59 @@
+//! Command-line parsing shared by the applets, on lexopt, with getopt_long's
+//! behaviour as kmod's tools have it: options may come after operands (GNU
+//! permutation), `--` ends the options, `-h`/`--help` and `-V`/`--version`
+//! everywhere.
+
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::kernel::Kernel;
+use lexopt::Arg;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+
+/// One flag: its short letter and long name. Flag `i` of an applet's table
+/// sets bit `1 << i` in `Opts::flags`.
+pub type Flag = (char, &'static str);
+
+pub struct Opts {
+    pub flags: u32,
+    pub words: Vec<Vec<u8>>,
+}
+
+impl Opts {
+    pub fn has(&self, bit: u32) -> bool {
+        self.flags & bit != 0
+    }
+}
+
+/// Parses `args` against `flags`. `Err` holds the exit code when there is
+/// nothing more to do: help or version printed (0), or a usage error
+/// reported (1).
+pub fn parse<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>, flags: &[Flag], usage: &str) -> Result<Opts, i32> {
+    let mut opts = Opts { flags: 0, words: Vec::new() };
+    let mut p = lexopt::Parser::from_args(args);
+    loop {
+        let arg = match p.next() {
+            Ok(Some(a)) => a,
+            Ok(None) => return Ok(opts),
+            Err(e) => return Err(ctx.fail(e.into())),
+        };
+        let found = flags.iter().position(|&(s, l)| match arg {
+            Arg::Short(c) => c == s,
+            Arg::Long(o) => o == l,
+            Arg::Value(_) => false,
+        });
+        match (found, arg) {
+            (Some(i), _) => opts.flags |= 1 << i,
+            (None, Arg::Value(v)) => opts.words.push(v.into_vec()),
+            (None, Arg::Short('h') | Arg::Long("help")) => return Err(print(ctx, usage)),
+            (None, Arg::Short('V') | Arg::Long("version")) => return Err(print(ctx, crate::applets::VERSION)),
+            (None, Arg::Short(c)) => return Err(ctx.fail(Error::BadShort(c))),
+            (None, Arg::Long(l)) => return Err(ctx.fail(Error::BadLong(l.as_bytes().to_vec()))),
+        }
+    }
+}
+
+fn print<K: Kernel>(ctx: &mut Ctx<K>, text: &str) -> i32 {
+    ctx.out.str(text);
+    0
+}
