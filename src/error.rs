@@ -133,59 +133,68 @@ impl From<lexopt::Error> for Error {
 
 /// glibc's strerror() text, which kmod's messages carry (musl words several
 /// of these differently), for the errnos module loading and file access can
-/// produce.
-pub fn strerror(errno: Errno) -> Option<&'static str> {
-    Some(match errno {
-        Errno::PERM => "Operation not permitted",
-        Errno::NOENT => "No such file or directory",
-        Errno::SRCH => "No such process",
-        Errno::INTR => "Interrupted system call",
-        Errno::IO => "Input/output error",
-        Errno::NXIO => "No such device or address",
-        Errno::TOOBIG => "Argument list too long",
-        Errno::NOEXEC => "Exec format error",
-        Errno::BADF => "Bad file descriptor",
-        Errno::AGAIN => "Resource temporarily unavailable",
-        Errno::NOMEM => "Cannot allocate memory",
-        Errno::ACCESS => "Permission denied",
-        Errno::FAULT => "Bad address",
-        Errno::BUSY => "Device or resource busy",
-        Errno::EXIST => "File exists",
-        Errno::NODEV => "No such device",
-        Errno::NOTDIR => "Not a directory",
-        Errno::ISDIR => "Is a directory",
-        Errno::INVAL => "Invalid argument",
-        Errno::MFILE => "Too many open files",
-        Errno::TXTBSY => "Text file busy",
-        Errno::FBIG => "File too large",
-        Errno::NOSPC => "No space left on device",
-        Errno::ROFS => "Read-only file system",
-        Errno::RANGE => "Numerical result out of range",
-        Errno::NAMETOOLONG => "File name too long",
-        Errno::NOSYS => "Function not implemented",
-        Errno::LOOP => "Too many levels of symbolic links",
-        Errno::NODATA => "No data available",
-        Errno::TIME => "Timer expired",
-        Errno::BADMSG => "Bad message",
-        Errno::OVERFLOW => "Value too large for defined data type",
-        Errno::MSGSIZE => "Message too long",
-        Errno::OPNOTSUPP => "Operation not supported",
-        Errno::TIMEDOUT => "Connection timed out",
-        Errno::CANCELED => "Operation canceled",
-        Errno::NOKEY => "Required key not available",
-        Errno::KEYEXPIRED => "Key has expired",
-        Errno::KEYREVOKED => "Key has been revoked",
-        Errno::KEYREJECTED => "Key was rejected by service",
-        Errno::HWPOISON => "Memory page has hardware error",
-        _ => return None,
-    })
+/// produce. Each entry is the errno as one byte, the text, and a NUL: the
+/// table costs little more than its characters.
+const STRERROR: &[u8] = b"\
+    \x01Operation not permitted\0\
+    \x02No such file or directory\0\
+    \x03No such process\0\
+    \x04Interrupted system call\0\
+    \x05Input/output error\0\
+    \x06No such device or address\0\
+    \x07Argument list too long\0\
+    \x08Exec format error\0\
+    \x09Bad file descriptor\0\
+    \x0bResource temporarily unavailable\0\
+    \x0cCannot allocate memory\0\
+    \x0dPermission denied\0\
+    \x0eBad address\0\
+    \x10Device or resource busy\0\
+    \x11File exists\0\
+    \x13No such device\0\
+    \x14Not a directory\0\
+    \x15Is a directory\0\
+    \x16Invalid argument\0\
+    \x18Too many open files\0\
+    \x1aText file busy\0\
+    \x1bFile too large\0\
+    \x1cNo space left on device\0\
+    \x1eRead-only file system\0\
+    \x22Numerical result out of range\0\
+    \x24File name too long\0\
+    \x26Function not implemented\0\
+    \x28Too many levels of symbolic links\0\
+    \x3dNo data available\0\
+    \x3eTimer expired\0\
+    \x4aBad message\0\
+    \x4bValue too large for defined data type\0\
+    \x5aMessage too long\0\
+    \x5fOperation not supported\0\
+    \x6eConnection timed out\0\
+    \x7dOperation canceled\0\
+    \x7eRequired key not available\0\
+    \x7fKey has expired\0\
+    \x80Key has been revoked\0\
+    \x81Key was rejected by service\0\
+    \x85Memory page has hardware error\0";
+
+pub fn strerror(errno: Errno) -> Option<&'static [u8]> {
+    let mut rest = STRERROR;
+    while let [code, tail @ ..] = rest {
+        let len = tail.iter().position(|&c| c == 0)?;
+        if i32::from(*code) == errno.raw_os_error() {
+            return Some(&tail[..len]);
+        }
+        rest = &tail[len + 1..];
+    }
+    None
 }
 
 impl Out {
     /// `%s` of strerror(errno), glibc's words, `Unknown error N` for others.
     pub fn errno(&mut self, errno: Errno) -> &mut Out {
         match strerror(errno) {
-            Some(s) => self.str(s),
+            Some(s) => self.bytes(s),
             None => self.str("Unknown error ").num(errno.raw_os_error() as i64),
         }
     }

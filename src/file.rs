@@ -2,9 +2,10 @@
 //! kernel interface names (the real / or a test's fake tree).
 
 use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::{open, Dir, Mode, OFlags};
+use rustix::fs::{open, Mode, OFlags, RawDir};
 use rustix::io::{read, Errno};
 use std::ffi::CString;
+use std::mem::MaybeUninit;
 
 /// `root` + `path` as a C string; a NUL inside a name cannot name a file.
 pub fn cpath(root: &[u8], parts: &[&[u8]]) -> Result<CString, Errno> {
@@ -52,10 +53,13 @@ pub fn read_small(path: &CString) -> Result<Vec<u8>, Errno> {
 pub fn list_dir(path: &CString) -> Result<Vec<Vec<u8>>, Errno> {
     let fd = open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
     let mut names = Vec::new();
-    for entry in Dir::read_from(&fd)? {
-        let name = entry?.file_name().to_bytes().to_vec();
+    let mut buf = [MaybeUninit::uninit(); 4096];
+    let mut dir = RawDir::new(fd, &mut buf);
+    while let Some(entry) = dir.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
         if name != b"." && name != b".." {
-            names.push(name);
+            names.push(name.to_vec());
         }
     }
     Ok(names)

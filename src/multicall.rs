@@ -105,11 +105,12 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
             return 1;
         }
     };
-    let exe_dir = &exe[..exe.len() - basename(&exe).len() - 1];
-    let target = match canonical_dir(dir) {
-        Some(d) if symbolic && d == exe_dir => basename(&exe).to_vec(),
-        _ => exe.clone(),
-    };
+    // Relative when DIR/NAME is this very binary (same inode).
+    let mut beside = dir.to_vec();
+    beside.push(b'/');
+    beside.extend_from_slice(basename(&exe));
+    let same = |p: &[u8]| crate::file::cpath(b"", &[p]).ok().and_then(|c| rustix::fs::stat(c.as_c_str()).ok()).map(|st| (st.st_dev, st.st_ino));
+    let target = if symbolic && same(&beside).is_some() && same(&beside) == same(&exe) { basename(&exe).to_vec() } else { exe.clone() };
     let (Ok(target_c), Ok(exe_c)) = (crate::file::cpath(b"", &[&target]), crate::file::cpath(b"", &[&exe])) else { return 1 };
     let mut code = 0;
     for (name, _) in APPLETS {
@@ -134,17 +135,4 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
         }
     }
     code
-}
-
-/// The absolute, symlink-free form of directory `dir`, found by opening it
-/// and asking /proc where the descriptor points.
-fn canonical_dir(dir: &[u8]) -> Option<Vec<u8>> {
-    let c = crate::file::cpath(b"", &[dir]).ok()?;
-    let fd = rustix::fs::open(c.as_c_str(), rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok()?;
-    let mut p = b"/proc/self/fd/".to_vec();
-    let mut o = Out::new(Sink::Buffer);
-    o.num(rustix::fd::AsRawFd::as_raw_fd(&fd) as i64);
-    p.extend_from_slice(&o.buf);
-    let c = crate::file::cpath(b"", &[&p]).ok()?;
-    rustix::fs::readlink(c.as_c_str(), Vec::new()).ok().map(|c| c.into_bytes())
 }
