@@ -10,8 +10,9 @@ pub enum Error {
     BadShort(char),
     /// getopt's `unrecognized option '--x'`.
     BadLong(Vec<u8>),
-    /// getopt's `option '--x' doesn't allow an argument`, and other argument
-    /// faults lexopt reports.
+    /// getopt's `option '--x' doesn't allow an argument`.
+    NoValueAllowed(Vec<u8>),
+    /// Other argument faults lexopt reports.
     BadArgs,
     /// A positional argument is missing (`missing filename.`).
     Missing(&'static str),
@@ -69,6 +70,10 @@ impl Error {
                 e.str("unrecognized option '--").bytes(o).str("'\n");
                 return;
             }
+            Error::NoValueAllowed(o) => {
+                e.str("option '").bytes(o).str("' doesn't allow an argument\n");
+                return;
+            }
             Error::UnknownApplet(n) => {
                 e.str("applet not found: ").bytes(n).str("\n");
                 return;
@@ -118,16 +123,19 @@ impl Error {
             }
             Error::NotElf(path) => e.bytes(path).str(" is not an ELF file, so not a kernel module"),
             Error::NoVermagic(path) => e.bytes(path).str(" has no vermagic in a .modinfo section, so it is not a kernel module"),
-            Error::BadShort(_) | Error::BadLong(_) | Error::UnknownApplet(_) | Error::KernelLog(_) | Error::List(_) => e,
+            Error::BadShort(_) | Error::BadLong(_) | Error::NoValueAllowed(_) | Error::UnknownApplet(_) | Error::KernelLog(_) | Error::List(_) => e,
         }
         .byte(b'\n');
     }
 }
 
 impl From<lexopt::Error> for Error {
-    /// What lexopt itself refuses (a value given to a flag, `--flag=x`).
-    fn from(_: lexopt::Error) -> Error {
-        Error::BadArgs
+    /// What lexopt itself refuses: a value given to a flag (`--flag=x`).
+    fn from(e: lexopt::Error) -> Error {
+        match e {
+            lexopt::Error::UnexpectedValue { option, .. } => Error::NoValueAllowed(option.into_bytes()),
+            _ => Error::BadArgs,
+        }
     }
 }
 

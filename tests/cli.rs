@@ -96,3 +96,41 @@ fn install_makes_links_that_work() {
     let o = modbox(&["--install"]);
     assert_eq!((o.status.code(), text(&o.stderr)), (Some(1), "modbox: ERROR: usage: modbox --install [-s] DIR\n"));
 }
+
+/// `rmmod -s` sends its errors to /dev/log: checked in a private mount
+/// namespace with a listener on a fresh /dev/log (root and unshare(1)
+/// needed, as for the kmod comparisons).
+#[test]
+fn rmmod_syslog_goes_to_dev_log() {
+    let usable = Command::new("unshare").args(["-m", "true"]).status().is_ok_and(|s| s.success());
+    if !usable {
+        assert!(std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(), "unshare -m is not usable");
+        eprintln!("skipping: unshare -m not usable here");
+        return;
+    }
+    let d = TempDir::new("syslog");
+    let out = d.path().join("records");
+    let listener = format!(
+        "import socket,subprocess,sys\n\
+         s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.bind('/dev/log'); s.settimeout(5)\n\
+         p=subprocess.run(['{BIN}','rmmod','-s','nosuch-mod'],capture_output=True)\n\
+         open('{}','w').write(repr((p.returncode,p.stderr,s.recv(4096))))\n",
+        out.display()
+    );
+    let st = Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t tmpfs none /dev && exec python3 -c \"$0\"", &listener])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "(1, b'', b'<27>rmmod: ERROR: Module nosuch_mod is not currently loaded')"
+    );
+    // Nobody listening: the message falls back to stderr.
+    let st = Command::new("unshare")
+        .args(["-m", "sh", "-c", &format!("mount -t tmpfs none /dev && {BIN} rmmod -s nosuch 2> {}", out.display())])
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "rmmod: ERROR: Module nosuch is not currently loaded\n");
+}
