@@ -12,6 +12,9 @@ use std::ffi::CStr;
 /// flags need CONFIG_MODULE_FORCE_LOAD, else the kernel answers ENOEXEC.
 pub const MODULE_INIT_IGNORE_MODVERSIONS: u32 = 1;
 pub const MODULE_INIT_IGNORE_VERMAGIC: u32 = 2;
+/// The file is compressed and the kernel decompresses it (Linux >= 5.17,
+/// CONFIG_MODULE_DECOMPRESS, only the format /sys/module/compression names).
+pub const MODULE_INIT_COMPRESSED_FILE: u32 = 4;
 
 /// delete_module(2) flags are open(2)'s: O_NONBLOCK asks not to wait for
 /// users (kernels since 3.13 never wait anyway), O_TRUNC forces the unload

@@ -188,3 +188,27 @@ fn help_and_version() {
     let r = run(insmod, "insmod", FakeKernel::new(), &["-V"]);
     assert!(r.out.starts_with("modbox version "));
 }
+
+#[test]
+fn compressed_files_go_to_a_kernel_that_decompresses_them() {
+    let d = TempDir::new("ins");
+    let xz = d.write("m/dummy.ko.xz", b"\xfd7zXZ\0 xz stream").to_str().unwrap().to_string();
+    let gz = d.write("m/loop.ko.gz", b"\x1f\x8b\x08 gzip stream").to_str().unwrap().to_string();
+    let k = FakeKernel::new();
+    k.root.write("/sys/module/compression", b"xz\n");
+    let r = run(insmod, "insmod", k, &["-v", &xz, "a=1"]);
+    assert_eq!(r.k.calls, vec![Call::Finit { params: "a=1".into(), flags: 4 }]);
+    assert_eq!(r.err, format!("insmod: loaded {xz} with finit_module(2), decompressed by the kernel\n"));
+    // Another format than the kernel's, or a kernel without decompression:
+    // the file goes as it is, and the refusal is explained.
+    for (file, compression) in [(&gz, Some("xz\n")), (&xz, None)] {
+        let mut k = FakeKernel::new();
+        if let Some(c) = compression {
+            k.root.write("/sys/module/compression", c.as_bytes());
+        }
+        k.finit.push_back(Err(Errno::NOEXEC));
+        let r = run(insmod, "insmod", k, &[file]);
+        assert_eq!(r.k.calls, vec![Call::Finit { params: "".into(), flags: 0 }]);
+        assert!(r.err.contains("-compressed and this kernel did not decompress it"), "{}", r.err);
+    }
+}

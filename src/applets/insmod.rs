@@ -11,7 +11,7 @@ Insert the module in FILE into the running kernel, with parameters.
 
 use crate::ctx::Ctx;
 use crate::error::Error;
-use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
+use crate::kernel::{Kernel, MODULE_INIT_COMPRESSED_FILE, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
 use crate::kmsg::Kmsg;
 use crate::modfile;
 use crate::args::{self, Flag};
@@ -40,7 +40,13 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     };
     // Command-line words cannot hold a NUL, so this never fails.
     let params = CString::new(crate::params::join(params.iter().map(|w| &w[..]))).unwrap_or_default();
-    let flags = if force { MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC } else { 0 };
+    let mut flags = if force { MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC } else { 0 };
+    // A compressed file in the one format the kernel decompresses itself
+    // (CONFIG_MODULE_DECOMPRESS, Linux >= 5.17) goes to it as it is.
+    let by_kernel = kernel_decompresses(ctx, &fd);
+    if by_kernel {
+        flags |= MODULE_INIT_COMPRESSED_FILE;
+    }
 
     let log = Kmsg::open(&ctx.k);
     let mut image = None;
@@ -64,7 +70,11 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     match result {
         Ok(()) => {
             if verbose {
-                ctx.err.str("insmod: loaded ").bytes(path).str(if image.is_some() { " with init_module(2)\n" } else { " with finit_module(2)\n" });
+                ctx.err.str("insmod: loaded ").bytes(path).str(match (&image, by_kernel) {
+                    (Some(_), _) => " with init_module(2)\n",
+                    (None, true) => " with finit_module(2), decompressed by the kernel\n",
+                    (None, false) => " with finit_module(2)\n",
+                });
             }
             0
         }
@@ -74,6 +84,16 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             1
         }
     }
+}
+
+/// Whether the file is compressed in the format /sys/module/compression
+/// names (`xz`, `gzip` or `zstd` and a newline, from kernel/module/decompress.c).
+fn kernel_decompresses<K: Kernel>(ctx: &Ctx<K>, fd: &rustix::fd::OwnedFd) -> bool {
+    let mut magic = [0u8; 6];
+    let Ok(n) = rustix::io::pread(fd, &mut magic, 0) else { return false };
+    let Some(format) = modfile::compression(&magic[..n]) else { return false };
+    let Ok(p) = crate::file::cpath(ctx.k.root(), &[b"/sys/module/compression"]) else { return false };
+    crate::file::read_small(&p).is_ok_and(|c| c.strip_suffix(b"\n") == Some(format.as_bytes()))
 }
 
 /// Says why a load failed, where kmod only says "see dmesg": what the kernel
