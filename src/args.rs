@@ -10,13 +10,17 @@ use lexopt::Arg;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-/// One flag: its short letter and long name. Flag `i` of an applet's table
-/// sets bit `1 << i` in `Opts::flags`.
-pub type Flag = (char, &'static str);
+/// One option: its short letter, long name, and whether it takes a value.
+/// Option `i` of an applet's table sets bit `1 << i` in `Opts::flags`.
+pub type Flag = (char, &'static str, bool);
 
 pub struct Opts {
     pub flags: u32,
+    /// The operands, in order.
     pub words: Vec<Vec<u8>>,
+    /// Every option as given, in order (bit, value or empty), for applets
+    /// where the last of several options wins (modinfo -F/-a/-d...).
+    pub seq: Vec<(u32, Vec<u8>)>,
 }
 
 impl Opts {
@@ -29,7 +33,7 @@ impl Opts {
 /// nothing more to do: help or version printed (0), or a usage error
 /// reported (1).
 pub fn parse<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>, flags: &[Flag], usage: &str) -> Result<Opts, i32> {
-    let mut opts = Opts { flags: 0, words: Vec::new() };
+    let mut opts = Opts { flags: 0, words: Vec::new(), seq: Vec::new() };
     let mut p = lexopt::Parser::from_args(args);
     loop {
         let arg = match p.next() {
@@ -37,13 +41,24 @@ pub fn parse<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>, flags: &[Flag], u
             Ok(None) => return Ok(opts),
             Err(e) => return Err(ctx.fail(e.into())),
         };
-        let found = flags.iter().position(|&(s, l)| match arg {
+        let found = flags.iter().position(|&(s, l, _)| match arg {
             Arg::Short(c) => c == s,
             Arg::Long(o) => o == l,
             Arg::Value(_) => false,
         });
         match (found, arg) {
-            (Some(i), _) => opts.flags |= 1 << i,
+            (Some(i), _) => {
+                let value = if flags[i].2 {
+                    match p.value() {
+                        Ok(v) => v.into_vec(),
+                        Err(e) => return Err(ctx.fail(e.into())),
+                    }
+                } else {
+                    Vec::new()
+                };
+                opts.flags |= 1 << i;
+                opts.seq.push((1 << i, value));
+            }
             (None, Arg::Value(v)) => opts.words.push(v.into_vec()),
             (None, Arg::Short('h') | Arg::Long("help")) => return Err(print(ctx, usage)),
             (None, Arg::Short('V') | Arg::Long("version")) => return Err(print(ctx, crate::applets::VERSION)),

@@ -12,6 +12,8 @@ pub enum Error {
     BadLong(Vec<u8>),
     /// getopt's `option '--x' doesn't allow an argument`.
     NoValueAllowed(Vec<u8>),
+    /// getopt's `option requires an argument -- 'x'`.
+    NeedsValue(Vec<u8>),
     /// Other argument faults lexopt reports.
     BadArgs,
     /// A positional argument is missing (`missing filename.`).
@@ -38,6 +40,12 @@ pub enum Error {
     Link { path: Vec<u8>, errno: Errno },
     /// The applet name is not one of this build's.
     UnknownApplet(Vec<u8>),
+    /// A compressed module that could not be decompressed.
+    Decompress { path: Vec<u8>, format: &'static str, what: &'static str },
+    /// modinfo: a name that no module, alias or built-in module has.
+    ModuleNotFound(Vec<u8>),
+    /// modinfo: a file without .modinfo.
+    NoModinfo { path: Vec<u8> },
     /// A record the kernel logged while it refused a module.
     KernelLog(Vec<u8>),
     /// ENOEXEC explained: the module was built for another kernel.
@@ -72,6 +80,13 @@ impl Error {
             }
             Error::NoValueAllowed(o) => {
                 e.str("option '").bytes(o).str("' doesn't allow an argument\n");
+                return;
+            }
+            Error::NeedsValue(o) => {
+                match o.strip_prefix(b"--") {
+                    Some(_) => e.str("option '").bytes(o).str("' requires an argument\n"),
+                    None => e.str("option requires an argument -- '").bytes(o.get(1..).unwrap_or_default()).str("'\n"),
+                };
                 return;
             }
             Error::UnknownApplet(n) => {
@@ -121,9 +136,12 @@ impl Error {
             Error::Compressed { path, format } => {
                 e.bytes(path).str(" is ").str(format).str("-compressed and this kernel did not decompress it")
             }
+            Error::Decompress { path, format, what } => e.str("could not read ").str(format).str("-compressed module ").bytes(path).str(": ").str(what),
+            Error::ModuleNotFound(n) => e.str("Module ").bytes(n).str(" not found."),
+            Error::NoModinfo { path } => e.str("could not get modinfo from ").bytes(path).str(": not an ELF module with a .modinfo section"),
             Error::NotElf(path) => e.bytes(path).str(" is not an ELF file, so not a kernel module"),
             Error::NoVermagic(path) => e.bytes(path).str(" has no vermagic in a .modinfo section, so it is not a kernel module"),
-            Error::BadShort(_) | Error::BadLong(_) | Error::NoValueAllowed(_) | Error::UnknownApplet(_) | Error::KernelLog(_) | Error::List(_) => e,
+            Error::BadShort(_) | Error::BadLong(_) | Error::NoValueAllowed(_) | Error::NeedsValue(_) | Error::UnknownApplet(_) | Error::KernelLog(_) | Error::List(_) => e,
         }
         .byte(b'\n');
     }
@@ -134,6 +152,7 @@ impl From<lexopt::Error> for Error {
     fn from(e: lexopt::Error) -> Error {
         match e {
             lexopt::Error::UnexpectedValue { option, .. } => Error::NoValueAllowed(option.into_bytes()),
+            lexopt::Error::MissingValue { option: Some(o) } => Error::NeedsValue(o.into_bytes()),
             _ => Error::BadArgs,
         }
     }

@@ -6,14 +6,17 @@
 pub mod applets;
 pub mod args;
 pub mod ctx;
+pub mod decompress;
 pub mod error;
 pub mod file;
 pub mod kernel;
 pub mod kmsg;
+pub mod moddir;
 pub mod modfile;
 pub mod multicall;
 pub mod name;
 pub mod out;
 pub mod params;
+pub mod signature;
 pub mod sysfs;
 pub mod syslog;

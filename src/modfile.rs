@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::file::{cpath, read_fd};
-use object::elf::FileHeader64;
+use object::elf::{FileHeader32, FileHeader64};
 use object::read::elf::{FileHeader, SectionHeader};
 use object::Endianness;
 use rustix::fd::OwnedFd;
@@ -36,14 +36,38 @@ pub fn read_module(fd: &OwnedFd, path: &[u8]) -> Result<Vec<u8>, Error> {
     read_fd(dup, MAX_MODULE).map_err(|errno| Error::Load { path: path.to_vec(), errno })
 }
 
-/// The contents of the `.modinfo` section of a 64-bit ELF module, or `None`
-/// when the image is not one or has no such section.
+/// The contents of the `.modinfo` section of an ELF module (64- or
+/// 32-bit, either byte order), or `None` when the image is not one or has
+/// no such section.
 pub fn modinfo_section(image: &[u8]) -> Option<&[u8]> {
-    let header = FileHeader64::<Endianness>::parse(image).ok()?;
+    match image.get(4) {
+        Some(1) => section::<FileHeader32<Endianness>>(image, b".modinfo"),
+        _ => section::<FileHeader64<Endianness>>(image, b".modinfo"),
+    }
+}
+
+fn section<'a, H: FileHeader<Endian = Endianness>>(image: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let header = H::parse(image).ok()?;
     let endian = header.endian().ok()?;
     let sections = header.sections(endian, image).ok()?;
-    let (_, section) = sections.section_by_name(endian, b".modinfo")?;
+    let (_, section) = sections.section_by_name(endian, name)?;
     section.data(endian, image).ok()
+}
+
+/// The `key=value` strings of a `.modinfo` section, as
+/// kmod_elf_get_strings() splits them: runs of NULs separate them.
+pub fn modinfo_strings(modinfo: &[u8]) -> impl Iterator<Item = &[u8]> {
+    modinfo.split(|&c| c == 0).filter(|s| !s.is_empty())
+}
+
+/// A module file's contents, decompressed when it is compressed.
+pub fn load(path: &[u8]) -> Result<Vec<u8>, Error> {
+    let fd = open_module(path)?;
+    let image = read_module(&fd, path)?;
+    match compression(&image) {
+        None => Ok(image),
+        Some(format) => crate::decompress::decompress(format, &image).map_err(|e| Error::Decompress { path: path.to_vec(), format, what: e }),
+    }
 }
 
 /// The first value of `key` in a `.modinfo` section.

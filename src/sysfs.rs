@@ -53,20 +53,11 @@ pub fn state<K: Kernel>(k: &K, name: &[u8]) -> State {
         }
     }
     let dir = cpath(k.root(), &[b"/sys/module/", name]).ok().and_then(|p| stat_dir(&p));
-    if dir == Some(true) || in_modules_builtin(k, name) {
+    if dir == Some(true) || crate::moddir::ModDir::running(k).is_builtin(name) {
         State::Builtin
     } else {
         State::NotLoaded
     }
-}
-
-/// Whether /lib/modules/RELEASE/modules.builtin lists the module (a line
-/// `kernel/path/name.ko`). Built-in modules without parameters have no
-/// /sys/module directory, so this is the only place that knows them.
-fn in_modules_builtin<K: Kernel>(k: &K, name: &[u8]) -> bool {
-    let Ok(p) = cpath(k.root(), &[b"/lib/modules/", &k.release(), b"/modules.builtin"]) else { return false };
-    let Ok(text) = read_small(&p) else { return false };
-    text.split(|&c| c == b'\n').any(|l| !l.is_empty() && crate::name::from_path(l) == name)
 }
 
 /// kmod_module_get_refcnt(): the `refcnt` attribute, or the errno as a

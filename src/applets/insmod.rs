@@ -22,7 +22,7 @@ use std::ffi::{CString, OsString};
 const FORCE: u32 = 1;
 const VERBOSE: u32 = 2;
 /// -p and -s are accepted and ignored, as kmod does, for old scripts.
-const FLAGS: &[Flag] = &[('f', "force"), ('v', "verbose"), ('p', ""), ('s', "")];
+const FLAGS: &[Flag] = &[('f', "force", false), ('v', "verbose", false), ('p', "", false), ('s', "", false)];
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let opts = match args::parse(ctx, args, FLAGS, USAGE) {

@@ -8,6 +8,8 @@ use std::ffi::OsString;
 pub mod insmod;
 #[cfg(feature = "applet-lsmod")]
 pub mod lsmod;
+#[cfg(feature = "applet-modinfo")]
+pub mod modinfo;
 #[cfg(feature = "applet-rmmod")]
 pub mod rmmod;
 

@@ -29,7 +29,7 @@ const FORCE: u32 = 1;
 const SYSLOG: u32 = 2;
 const VERBOSE: u32 = 4;
 const WAIT: u32 = 8;
-const FLAGS: &[Flag] = &[('f', "force"), ('s', "syslog"), ('v', "verbose"), ('w', "wait")];
+const FLAGS: &[Flag] = &[('f', "force", false), ('s', "syslog", false), ('v', "verbose", false), ('w', "wait", false)];
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let opts = match args::parse(ctx, args, FLAGS, USAGE) {
