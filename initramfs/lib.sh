@@ -214,6 +214,43 @@ guest_verdict() {
 	fi
 	case $end in
 	*" rc=0"*) return 0 ;;
-	*) log "FAIL: the guest program ended with ${end#"$MB_END_MARK"}"; return 1 ;;
+	*) log "FAIL: the guest program failed (${end#"$MB_END_MARK" })"; return 1 ;;
 	esac
+}
+
+# module_path MODDIR NAME: the module's file in the tree (- and _ alike).
+module_path() {
+	local pat
+	pat=$(printf '%s' "$2" | sed 's/[-_]/[-_]/g')
+	find "$1" -regextype posix-extended -regex ".*/$pat\.ko(\.xz|\.gz|\.zst)?" | head -n 1
+}
+
+# scenario_header FILE KEY: the words of "# KEY: ..." lines, joined.
+scenario_header() { sed -n "s/^# $2: *//p" "$1" | tr '\n' ' '; }
+
+# scenario_applies FILE FLAVOUR: whether "# kernels:" admits FLAVOUR.
+scenario_applies() {
+	local k
+	k=$(scenario_header "$1" kernels)
+	[ -z "${k// /}" ] && return 0
+	case " $k " in *" all "*|*" $2 "*) return 0 ;; esac
+	return 1
+}
+
+# boot_guest KERNEL INITRD APPEND LOG TIMEOUT SMP STREAM: run_qemu, then the
+# serial log without CRs in LOG; status 0 only when the guest reached its end
+# marker with its program successful.
+boot_guest() {
+	local kernel=$1 initrd=$2 append=$3 logf=$4 timeout=$5 smp=$6 stream=$7 rc start
+	start=$(date +%s)
+	run_qemu "$kernel" "$initrd" "$append" "$logf.raw" "$timeout" "$smp" "$stream"
+	rc=$?
+	tr -d '\r' <"$logf.raw" >"$logf"
+	rm -f "$logf.raw"
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		log "FAIL: the guest did not finish within ${timeout}s (QEMU killed); log: $logf"
+		return 1
+	fi
+	log "guest ran $(( $(date +%s) - start ))s (QEMU exit status $rc)"
+	guest_verdict "$logf"
 }

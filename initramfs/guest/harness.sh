@@ -151,6 +151,41 @@ same_as_oracle() {
 	pass "$name (same as kmod, exit $mrc)"
 }
 
+# same_effect_as_oracle [--stderr-prefix] NAME SETUP TOOL ARGS...: for
+# commands that change the kernel's state. SETUP (a shell function, or :)
+# brings the state to the starting point; then kmod's TOOL runs, SETUP again,
+# then modbox's. Exit status, stdout, stderr and the set of loaded modules
+# afterwards must be the same.
+same_effect_as_oracle() {
+	local prefix= name setup tool mrc krc bad=
+	[ "$1" = --stderr-prefix ] && { prefix=1; shift; }
+	name=$1 setup=$2 tool=$3; shift 3
+	$setup
+	"$(_tool "$ORACLE_DIR" "$tool")" "$@" >"$H/k.out" 2>"$H/k.err"; krc=$?
+	cut -d' ' -f1 /proc/modules | sort >"$H/k.mods"
+	$setup
+	"$(_tool "$MODBOX_DIR" "$tool")" "$@" >"$H/m.out" 2>"$H/m.err"; mrc=$?
+	cut -d' ' -f1 /proc/modules | sort >"$H/m.mods"
+	cp "$H/m.out" "$H/out"; cp "$H/m.err" "$H/err"; RC=$mrc; LAST=$name
+	OUT=$(cat "$H/out"); ERR=$(cat "$H/err")
+	[ "$mrc" = "$krc" ] || bad="exit status $mrc, kmod's $krc"
+	if ! cmp -s "$H/m.out" "$H/k.out"; then
+		fail "$name" "${bad:+$bad; }stdout differs from kmod's" "$H/k.out" "$H/m.out"; return
+	fi
+	if [ -n "$prefix" ]; then head -c "$(wc -c <"$H/k.err")" "$H/m.err" >"$H/m.errp"
+	else cp "$H/m.err" "$H/m.errp"; fi
+	if ! cmp -s "$H/m.errp" "$H/k.err"; then
+		fail "$name" "${bad:+$bad; }stderr differs from kmod's" "$H/k.err" "$H/m.err"; return
+	fi
+	if ! cmp -s "$H/m.mods" "$H/k.mods"; then
+		fail "$name" "${bad:+$bad; }loaded modules differ from kmod's" "$H/k.mods" "$H/m.mods"; return
+	fi
+	if [ -n "$bad" ]; then
+		fail "$name" "$bad"; echo "    stderr:"; _indent <"$H/m.err"; return
+	fi
+	pass "$name (same effect as kmod, exit $mrc)"
+}
+
 # lsmod_same PHASE: modbox's lsmod is kmod's, byte for byte.
 lsmod_same() { same_as_oracle "lsmod same as kmod $1" lsmod; }
 
