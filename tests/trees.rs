@@ -62,3 +62,40 @@ fn modinfo_matches_kmod_on_every_module() {
         }
     }
 }
+
+/// A hard-linked copy of a tree under target/, with the index files kmod's
+/// depmod writes (the oracle's lookups need modules.dep.bin; modbox reads
+/// modules.dep).
+fn indexed_copy(tree: &Path, tag: &str) -> (common::TempDir, String) {
+    let kver = tree.file_name().unwrap().to_str().unwrap().to_string();
+    let root = common::TempDir(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/tmp-{tag}-{kver}")));
+    let _ = std::fs::remove_dir_all(root.path());
+    std::fs::create_dir_all(root.path().join("lib/modules")).unwrap();
+    assert!(Command::new("cp").arg("-al").arg(tree).arg(root.path().join("lib/modules")).status().unwrap().success());
+    let st = Command::new("depmod").arg("-b").arg(root.path()).arg(&kver).status().unwrap();
+    assert!(st.success());
+    (root, kver)
+}
+
+#[test]
+fn modinfo_by_name_matches_kmod() {
+    for tree in trees() {
+        let (root, kver) = indexed_copy(&tree, "byname");
+        let base = root.path().to_str().unwrap();
+        let mut names: Vec<String> = modules(&tree)
+            .iter()
+            .step_by(25)
+            .map(|p| p.rsplit('/').next().unwrap().split('.').next().unwrap().to_string())
+            .collect();
+        let builtin = std::fs::read_to_string(tree.join("modules.builtin")).unwrap();
+        names.extend(builtin.lines().step_by(15).map(|l| l.rsplit('/').next().unwrap().trim_end_matches(".ko").replace('_', "-")));
+        names.extend(["no-such-module", "../../etc/passwd", "snd-hda-intel"].map(String::from));
+        for flags in [&[][..], &["-F", "filename"], &["-n"], &["-m"], &["-F", "name"], &["-0"]] {
+            for name in &names {
+                let args: Vec<&str> = ["-b", base, "-k", &kver].iter().copied().chain(flags.iter().copied()).chain([name.as_str()]).collect();
+                let (o, t) = (run("modbox", &args, &[]), run("kmod", &args, &[]));
+                assert!(o == t, "modinfo {args:?}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}", String::from_utf8_lossy(&o.0), String::from_utf8_lossy(&o.1), o.2, String::from_utf8_lossy(&t.0), String::from_utf8_lossy(&t.1), t.2);
+            }
+        }
+    }
+}
