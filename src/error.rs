@@ -134,7 +134,7 @@ impl Error {
                 .str("', the running kernel is ")
                 .bytes(release),
             Error::Compressed { path, format } => {
-                e.bytes(path).str(" is ").str(format).str("-compressed and this kernel did not decompress it")
+                e.bytes(path).str(" is ").str(format).str("-compressed and the kernel could not decompress it")
             }
             Error::Decompress { path, format, what } => e.str("could not read ").str(format).str("-compressed module ").bytes(path).str(": ").str(what),
             Error::ModuleNotFound(n) => e.str("Module ").bytes(n).str(" not found."),

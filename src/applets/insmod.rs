@@ -40,27 +40,42 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     };
     // Command-line words cannot hold a NUL, so this never fails.
     let params = CString::new(crate::params::join(params.iter().map(|w| &w[..]))).unwrap_or_default();
-    let mut flags = if force { MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC } else { 0 };
-    // A compressed file in the one format the kernel decompresses itself
-    // (CONFIG_MODULE_DECOMPRESS, Linux >= 5.17) goes to it as it is.
-    let by_kernel = kernel_decompresses(ctx, &fd);
-    if by_kernel {
-        flags |= MODULE_INIT_COMPRESSED_FILE;
-    }
+    let flags = if force { MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC } else { 0 };
+    let mut magic = [0u8; 6];
+    let n = rustix::io::pread(&fd, &mut magic, 0).unwrap_or(0);
+    let compressed = modfile::compression(&magic[..n]);
+    // A file compressed in the one format the kernel decompresses itself
+    // (CONFIG_MODULE_DECOMPRESS, Linux >= 5.17) goes to it as it is; any
+    // other compressed file is decompressed here.
+    let by_kernel = compressed.is_some_and(|f| kernel_format(ctx) == Some(f));
 
     let log = Kmsg::open(&ctx.k);
     let mut image = None;
-    let mut result = ctx.k.finit_module(fd.as_fd(), &params, flags);
-    if result == Err(Errno::NOSYS) {
-        // Kernels before 3.8, or a seccomp filter: the old interface, with
-        // the image in memory.
-        if verbose {
+    let mut result = Err(Errno::NOSYS);
+    if compressed.is_none() || by_kernel {
+        result = ctx.k.finit_module(fd.as_fd(), &params, flags | if by_kernel { MODULE_INIT_COMPRESSED_FILE } else { 0 });
+    }
+    let fallback = match result {
+        // Kernels before 3.8, or a seccomp filter: the old interface.
+        Err(Errno::NOSYS) => true,
+        // The kernel claimed the format but cannot take it after all.
+        Err(Errno::OPNOTSUPP | Errno::INVAL) => by_kernel,
+        _ => false,
+    };
+    if fallback {
+        if verbose && result == Err(Errno::NOSYS) && (compressed.is_none() || by_kernel) {
             ctx.err.str("insmod: finit_module(2) is not available, using init_module(2)\n");
         }
         let mut img = match modfile::read_module(&fd, path) {
             Ok(img) => img,
             Err(e) => return ctx.fail(e),
         };
+        if let Some(format) = compressed {
+            img = match crate::decompress::decompress(format, &img) {
+                Ok(d) => d,
+                Err(what) => return ctx.fail(Error::Decompress { path: path.clone(), format, what }),
+            };
+        }
         if force {
             modfile::strip_for_force(&mut img);
         }
@@ -71,6 +86,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         Ok(()) => {
             if verbose {
                 ctx.err.str("insmod: loaded ").bytes(path).str(match (&image, by_kernel) {
+                    (Some(_), _) if compressed.is_some() => " with init_module(2), decompressed by modbox\n",
                     (Some(_), _) => " with init_module(2)\n",
                     (None, true) => " with finit_module(2), decompressed by the kernel\n",
                     (None, false) => " with finit_module(2)\n",
@@ -86,14 +102,12 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     }
 }
 
-/// Whether the file is compressed in the format /sys/module/compression
-/// names (`xz`, `gzip` or `zstd` and a newline, from kernel/module/decompress.c).
-fn kernel_decompresses<K: Kernel>(ctx: &Ctx<K>, fd: &rustix::fd::OwnedFd) -> bool {
-    let mut magic = [0u8; 6];
-    let Ok(n) = rustix::io::pread(fd, &mut magic, 0) else { return false };
-    let Some(format) = modfile::compression(&magic[..n]) else { return false };
-    let Ok(p) = crate::file::cpath(ctx.k.root(), &[b"/sys/module/compression"]) else { return false };
-    crate::file::read_small(&p).is_ok_and(|c| c.strip_suffix(b"\n") == Some(format.as_bytes()))
+/// The format /sys/module/compression names: `xz`, `gzip` or `zstd` and a
+/// newline (kernel/module/decompress.c), when the kernel decompresses.
+fn kernel_format<K: Kernel>(ctx: &Ctx<K>) -> Option<&'static str> {
+    let p = crate::file::cpath(ctx.k.root(), &[b"/sys/module/compression"]).ok()?;
+    let text = crate::file::read_small(&p).ok()?;
+    ["xz", "gzip", "zstd"].into_iter().find(|f| text.strip_suffix(b"\n") == Some(f.as_bytes()))
 }
 
 /// Says why a load failed, where kmod only says "see dmesg": what the kernel
