@@ -9,6 +9,8 @@ pub mod ctx;
 pub mod decompress;
 pub mod error;
 pub mod file;
+pub mod glob;
+pub mod index;
 pub mod kernel;
 pub mod kmsg;
 pub mod moddir;

@@ -99,3 +99,87 @@ fn modinfo_by_name_matches_kmod() {
         }
     }
 }
+
+/// The index reader against the files kmod's depmod wrote: every key of
+/// modules.dep.bin, .symbols.bin and .alias.bin as the text files list it,
+/// and alias lookups resolving to what kmod's modprobe -R says.
+#[test]
+fn index_reader_agrees_with_kmod() {
+    use modbox::index::Index;
+    for tree in trees() {
+        let (root, kver) = indexed_copy(&tree, "index");
+        let dir = root.path().join("lib/modules").join(&kver);
+        let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+        let sorted_dump = |bin: &str| {
+            let data = read(bin);
+            let mut v: Vec<String> = Index::new(&data)
+                .unwrap()
+                .dump()
+                .unwrap()
+                .into_iter()
+                .flat_map(|(k, vals)| vals.into_iter().map(move |(_, v)| format!("{} {}", String::from_utf8_lossy(&k), String::from_utf8_lossy(v))))
+                .collect();
+            v.sort();
+            v
+        };
+        let sorted_text = |txt: &str, f: &dyn Fn(&str) -> String| {
+            let mut v: Vec<String> = String::from_utf8(read(txt)).unwrap().lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(f).collect();
+            v.sort();
+            v
+        };
+        // modules.dep: "path: deps" under the module's name.
+        let dep = sorted_text("modules.dep", &|l: &str| format!("{} {}", l.split(':').next().unwrap().rsplit('/').next().unwrap().split('.').next().unwrap().replace('-', "_"), l));
+        same_lines(&sorted_dump("modules.dep.bin"), &dep, "modules.dep.bin");
+        // modules.alias / modules.symbols: "alias PATTERN MODULE".
+        for (bin, txt) in [("modules.alias.bin", "modules.alias"), ("modules.symbols.bin", "modules.symbols")] {
+            // depmod stores alias keys normalised: '-' as '_' outside [...].
+            let t = sorted_text(txt, &|l: &str| {
+                let rest = l.splitn(2, ' ').nth(1).unwrap();
+                let (key, module) = rest.rsplit_once(' ').unwrap();
+                format!("{} {module}", alias_normalize(key))
+            });
+            same_lines(&sorted_dump(bin), &t, bin);
+        }
+        // Lookups: one concrete key made from each 40th alias pattern.
+        let aliases = String::from_utf8(read("modules.alias")).unwrap();
+        let data = read("modules.alias.bin");
+        let idx = Index::new(&data).unwrap();
+        for pattern in aliases.lines().filter_map(|l| l.split(' ').nth(1)).step_by(40) {
+            let key: String = pattern.replace('*', "").replace('?', "x");
+            if key.contains('[') {
+                continue;
+            }
+            let mut ours: Vec<String> = idx.search_wild(alias_normalize(&key).as_bytes()).unwrap().iter().map(|(_, v)| String::from_utf8_lossy(v).into_owned()).collect();
+            let out = Command::new("modprobe").arg("-d").arg(root.path()).args(["-S", &kver, "-R", &key]).output().unwrap();
+            let mut theirs: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect();
+            // kmod adds built-in aliases and removes duplicates; compare
+            // against modules.alias.bin's share only.
+            ours.dedup();
+            ours.sort();
+            theirs.sort();
+            theirs.dedup();
+            theirs.retain(|m| ours.contains(m) || !tree.join("modules.builtin").exists() || !String::from_utf8_lossy(&read("modules.builtin")).contains(&format!("/{m}.ko")));
+            assert_eq!(ours, theirs, "alias key {key} (pattern {pattern})");
+        }
+    }
+}
+
+/// Asserts two sorted line lists are equal, showing only what differs.
+fn same_lines(ours: &[String], theirs: &[String], what: &str) {
+    if ours != theirs {
+        let only_ours: Vec<&String> = ours.iter().filter(|l| theirs.binary_search(l).is_err()).take(10).collect();
+        let only_theirs: Vec<&String> = theirs.iter().filter(|l| ours.binary_search(l).is_err()).take(10).collect();
+        panic!("{what}: {} vs {} lines\nonly in ours: {only_ours:#?}\nonly in theirs: {only_theirs:#?}", ours.len(), theirs.len());
+    }
+}
+
+/// kmod's alias_normalize(): '-' as '_' outside bracket expressions.
+fn alias_normalize(key: &str) -> String {
+    let mut depth = 0;
+    key.chars()
+        .map(|c| {
+            depth += (c == '[') as i32 - (c == ']') as i32;
+            if c == '-' && depth == 0 { '_' } else { c }
+        })
+        .collect()
+}

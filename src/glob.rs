@@ -1,0 +1,138 @@
+//! fnmatch(3) with flags 0, as kmod matches module alias patterns: `*`,
+//! `?`, bracket expressions (`[a-z]`, `[!x]`, `[^x]`, `]` first taken as a
+//! member) and backslash escapes. `*` may match `/` (no FNM_PATHNAME).
+//! Backtracking only to the last `*` keeps it O(pattern x text) on hostile
+//! patterns such as `*a*a*a*a*b`, never exponential.
+
+pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    // Where to resume after the last `*`: the pattern position after it,
+    // and the text position it currently covers up to.
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if p < pattern.len() {
+            match pattern[p] {
+                b'*' => {
+                    p += 1;
+                    star = Some((p, t));
+                    continue;
+                }
+                b'?' if t < text.len() => {
+                    p += 1;
+                    t += 1;
+                    continue;
+                }
+                b'[' if t < text.len() => {
+                    if let Some((hit, next)) = bracket(pattern, p, text[t]) {
+                        if hit {
+                            p = next;
+                            t += 1;
+                            continue;
+                        }
+                    } else if text[t] == b'[' {
+                        // An unclosed `[` is an ordinary character.
+                        p += 1;
+                        t += 1;
+                        continue;
+                    }
+                }
+                b'\\' if p + 1 < pattern.len() && t < text.len() && pattern[p + 1] == text[t] => {
+                    p += 2;
+                    t += 1;
+                    continue;
+                }
+                c if c != b'\\' && c != b'?' && c != b'[' && t < text.len() && c == text[t] => {
+                    p += 1;
+                    t += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        } else if t == text.len() {
+            return true;
+        }
+        // Mismatch: let the last `*` swallow one more character.
+        match star {
+            Some((sp, st)) if st < text.len() => {
+                star = Some((sp, st + 1));
+                p = sp;
+                t = st + 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Matches `c` against the bracket expression at `pattern[at]` (a `[`).
+/// Returns whether it matched and where the pattern goes on, or `None` when
+/// the expression is not closed.
+fn bracket(pattern: &[u8], at: usize, c: u8) -> Option<(bool, usize)> {
+    let mut i = at + 1;
+    let negate = matches!(pattern.get(i), Some(b'!' | b'^'));
+    if negate {
+        i += 1;
+    }
+    let mut hit = false;
+    let mut first = true;
+    loop {
+        let mut lo = *pattern.get(i)?;
+        if lo == b']' && !first {
+            return Some((hit != negate, i + 1));
+        }
+        first = false;
+        if lo == b'\\' {
+            i += 1;
+            lo = *pattern.get(i)?;
+        }
+        i += 1;
+        let mut hi = lo;
+        if pattern.get(i) == Some(&b'-') && pattern.get(i + 1).is_some_and(|&h| h != b']') {
+            hi = pattern[i + 1];
+            if hi == b'\\' {
+                hi = *pattern.get(i + 2)?;
+                i += 1;
+            }
+            i += 2;
+        }
+        hit |= lo <= c && c <= hi;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn like_fnmatch() {
+        let yes: &[(&str, &str)] = &[
+            ("pci:v00008086d*sv*sd*bc*sc*i*", "pci:v00008086d00001234sv00000000sd00000000bc02sc00i00"),
+            ("usb:v*p*d*dc*dsc*dp*ic03isc*ip*in*", "usb:v046Dp C52Bd1201dc00dsc00dp00ic03isc01ip02in00"),
+            ("a?c", "abc"),
+            ("[a-c]x", "bx"),
+            ("[!a-c]x", "dx"),
+            ("[^a-c]x", "dx"),
+            ("[]]", "]"),
+            ("[a-]", "-"),
+            ("\\*", "*"),
+            ("*", ""),
+            ("a*", "a/b"),
+            ("[", "["),
+            ("a[", "a["),
+            ("of:N*T*Cfsl,imx6q-uart", "of:NserialT<NULL>Cfsl,imx6q-uart"),
+        ];
+        for (p, t) in yes {
+            assert!(matches(p.as_bytes(), t.as_bytes()), "{p} ~ {t}");
+        }
+        let no: &[(&str, &str)] = &[("a?c", "ac"), ("[a-c]x", "dx"), ("[!a-c]x", "bx"), ("\\*", "a"), ("abc", "abcd"), ("*b", "a"), ("", "a")];
+        for (p, t) in no {
+            assert!(!matches(p.as_bytes(), t.as_bytes()), "{p} !~ {t}");
+        }
+    }
+
+    #[test]
+    fn hostile_patterns_stay_fast() {
+        let p = "*a".repeat(200) + "b";
+        let t = "a".repeat(5000);
+        assert!(!matches(p.as_bytes(), t.as_bytes()));
+    }
+}
