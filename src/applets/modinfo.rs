@@ -136,6 +136,11 @@ fn by_name<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, dir: &ModDir, word: &[u8], 
 }
 
 fn from_file<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, path: &[u8], filename: &[u8]) -> Result<(), Error> {
+    if show.field == Some(b"filename") {
+        // As kmod: the name alone needs no reading of the file.
+        ctx.out.bytes(filename).byte(show.sep);
+        return Ok(());
+    }
     let image = modfile::load(path)?;
     let info = modfile::modinfo_section(&image).ok_or_else(|| Error::NoModinfo { path: path.to_vec() })?;
     let mut entries: Vec<(&[u8], Vec<u8>)> = modfile::modinfo_strings(info).map(split_kv).collect();

@@ -140,8 +140,8 @@ pub fn run(applet: fn(&mut Ctx<FakeKernel>, Vec<OsString>) -> i32, name: &'stati
     let code = applet(&mut ctx, args.iter().map(OsString::from).collect());
     Run {
         code,
-        out: String::from_utf8(ctx.out.buf).unwrap(),
-        err: String::from_utf8(ctx.err.buf).unwrap(),
+        out: String::from_utf8_lossy(&ctx.out.buf).into_owned(),
+        err: String::from_utf8_lossy(&ctx.err.buf).into_owned(),
         k: ctx.k,
     }
 }
