@@ -59,7 +59,6 @@ ensure_host_tools() {
 	ensure_cmd gzip gzip
 	ensure_cmd xz xz-utils
 	ensure_cmd python3 python3
-	ensure_cmd kmod kmod
 	ensure_static_busybox
 }
 
@@ -90,50 +89,60 @@ _kernel_resolve() {
 # and .complete once extraction finished, so a half-extracted tree (an
 # interrupted run) is never reused.
 fetch_kernel() {
-	local flavour=$1 meta pkg ver dir tmp deb kver
+	local flavour=$1 meta pkg ver dir tmp deb kver try
 	meta=$(kernel_meta_package "$flavour") || die "unknown kernel flavour '$flavour' (use 6.1 or 6.12)"
 	ensure_cmd apt-get apt
 	ensure_cmd dpkg dpkg
-	pkg=$(_kernel_resolve "$meta")
-	if [ -z "$pkg" ]; then
-		apt_update_once
+	# Two tries: with the package lists as they are (no network needed when
+	# the kernel they name is cached), then with fresh ones, for a machine
+	# that never ran apt-get update or whose lists name a .deb the archive
+	# has since replaced.
+	for try in 1 2; do
+		[ "$try" = 2 ] && apt_update_once
 		pkg=$(_kernel_resolve "$meta")
-	fi
+		[ -n "$pkg" ] || continue
+		ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '$1 == "Version:" { print $2; exit }')
+		[ -n "$ver" ] || continue
+		dir=$MB_CACHE/kernels/${pkg}_${ver}
+		if [ -f "$dir/.complete" ]; then
+			log "kernel $flavour: $pkg $ver (cached)"
+			printf '%s\n' "$dir"
+			return 0
+		fi
+		mkdir -p "$MB_CACHE/kernels" || die "cannot create $MB_CACHE/kernels"
+		tmp=$dir.part.$$
+		rm -rf "$tmp"; mkdir -p "$tmp/deb"
+		log "kernel $flavour: downloading $pkg $ver"
+		# As root apt drops to the _apt user, which cannot write here.
+		if (cd "$tmp/deb" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2); then
+			break
+		fi
+		rm -rf "$tmp"
+		[ -n "$_mb_apt_updated" ] && break
+	done
 	[ -n "$pkg" ] || die "cannot resolve $meta to a kernel package (apt-cache depends found none)"
-	ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '$1 == "Version:" { print $2; exit }')
 	[ -n "$ver" ] || die "apt-cache knows no version of $pkg"
-	dir=$MB_CACHE/kernels/${pkg}_${ver}
-	if [ -f "$dir/.complete" ]; then
-		log "kernel $flavour: $pkg $ver (cached)"
-		printf '%s\n' "$dir"
-		return 0
-	fi
-	mkdir -p "$MB_CACHE/kernels" || die "cannot create $MB_CACHE/kernels"
-	rm -rf "$dir"
-	tmp=$dir.part.$$
-	rm -rf "$tmp"; mkdir -p "$tmp/deb"
-	log "kernel $flavour: downloading $pkg $ver"
-	# As root apt drops to the _apt user, which cannot write here.
-	if ! (cd "$tmp/deb" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2); then
-		# A stale package list names a .deb the archive no longer has.
-		apt_update_once
-		(cd "$tmp/deb" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) \
-			|| { rm -rf "$tmp"; die "apt-get download $pkg=$ver failed"; }
-	fi
 	deb=$(ls "$tmp"/deb/*.deb 2>/dev/null | head -n 1)
-	[ -n "$deb" ] || { rm -rf "$tmp"; die "apt-get download left no .deb"; }
+	[ -n "$deb" ] || { rm -rf "$tmp"; die "apt-get download $pkg=$ver failed"; }
 	log "kernel $flavour: extracting $(basename "$deb")"
 	mkdir -p "$tmp/root"
 	dpkg -x "$deb" "$tmp/root" || { rm -rf "$tmp"; die "dpkg -x $deb failed"; }
 	kver=$(ls "$tmp/root/lib/modules" 2>/dev/null | head -n 1)
 	[ -n "$kver" ] && [ -f "$tmp/root/boot/vmlinuz-$kver" ] \
 		|| { rm -rf "$tmp"; die "$pkg has no lib/modules/KVER with a boot/vmlinuz-KVER"; }
-	mv "$tmp/root" "$dir" || die "cannot move the extracted tree to $dir"
-	rm -rf "$tmp"
-	printf '%s\n' "$kver" >"$dir/KVER"
-	printf '%s\n' "$dir/boot/vmlinuz-$kver" >"$dir/VMLINUZ"
-	printf '%s %s %s\n' "$flavour" "$pkg" "$ver" >"$dir/PACKAGE"
-	: >"$dir/.complete"
+	printf '%s\n' "$kver" >"$tmp/root/KVER"
+	printf '%s\n' "$dir/boot/vmlinuz-$kver" >"$tmp/root/VMLINUZ"
+	printf '%s %s %s\n' "$flavour" "$pkg" "$ver" >"$tmp/root/PACKAGE"
+	: >"$tmp/root/.complete"
+	# Another run may have finished the same kernel meanwhile: keep its tree,
+	# which it may be using.
+	if [ -f "$dir/.complete" ]; then
+		rm -rf "$tmp"
+	else
+		rm -rf "$dir"
+		mv "$tmp/root" "$dir" || die "cannot move the extracted tree to $dir"
+		rm -rf "$tmp"
+	fi
 	log "kernel $flavour: $kver ready in $dir"
 	printf '%s\n' "$dir"
 }
@@ -173,7 +182,8 @@ MB_BASE_APPEND='console=ttyS0 panic=-1 quiet'
 
 # run_qemu KERNEL INITRD APPEND RAWLOG TIMEOUT SMP [STREAM]: boots, returns
 # 124 on timeout, else QEMU's status. With STREAM=1 the serial output is
-# shown on stdout while the guest runs (CRs removed).
+# shown on stdout while the guest runs (CRs removed); with STREAM=2 only
+# what the guest program prints between the markers.
 run_qemu() {
 	local kernel=$1 initrd=$2 append=$3 raw=$4 timeout=$5 smp=$6 stream=${7:-0} qpid tpid rc
 	: >"$raw"
@@ -184,10 +194,10 @@ run_qemu() {
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "$MB_BASE_APPEND $append" </dev/null >"$raw.qemu" 2>&1 &
 	qpid=$!
-	if [ "$stream" = 1 ]; then
-		tail -n +1 -f --pid="$qpid" "$raw" | tr -d '\r' &
-		tpid=$!
-	fi
+	case $stream in
+	1) tail -n +1 -f --pid="$qpid" "$raw" | tr -d '\r' & tpid=$! ;;
+	2) tail -n +1 -f --pid="$qpid" "$raw" | tr -d '\r' | program_output & tpid=$! ;;
+	esac
 	wait "$qpid"; rc=$?
 	[ -n "${tpid-}" ] && wait "$tpid"
 	if [ -s "$raw.qemu" ]; then
@@ -195,6 +205,13 @@ run_qemu() {
 	fi
 	rm -f "$raw.qemu"
 	return "$rc"
+}
+
+# The guest program's lines from a serial log on stdin, without the markers
+# and the kernel's own lines around them. Unbuffered, to follow a live log.
+program_output() {
+	awk -v b="$MB_BEGIN_MARK" -v e="$MB_END_MARK" \
+		'index($0, e) == 1 { exit } on { print; fflush() } index($0, b) == 1 { on = 1 }'
 }
 
 # guest_verdict LOG: 0 when the guest ran its program to the end and that

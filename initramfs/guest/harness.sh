@@ -17,7 +17,11 @@ mkdir -p "$H"
 
 # ---------------------------------------------------------------- reporting
 
-_indent() { sed -e 's/^/      | /' -e '15q'; }
+_indent() {
+	local t; t=$(cat)
+	if [ -z "$t" ]; then echo "      (empty)"
+	else printf '%s\n' "$t" | sed -e 's/^/      | /' -e '15q'; fi
+}
 
 pass() {
 	echo "PASS $SCEN: $1"
@@ -118,6 +122,12 @@ expect_stderr_first_line() {
 	else fail "$LAST: stderr first line" "differs" "$H/want" "$H/err"; fi
 }
 
+_show_stderrs() {
+	cmp -s "$H/m.err" "$H/k.err" && return
+	echo "    kmod's stderr:"; _indent <"$H/k.err"
+	echo "    modbox's stderr:"; _indent <"$H/m.err"
+}
+
 # same_as_oracle [--stderr-prefix] NAME TOOL ARGS...: modbox's and kmod's
 # TOOL give the same exit status, stdout and stderr, byte for byte. With
 # --stderr-prefix kmod's stderr need only begin modbox's (modbox appends
@@ -133,7 +143,8 @@ same_as_oracle() {
 	local bad=
 	[ "$mrc" = "$krc" ] || bad="exit status $mrc, kmod's $krc"
 	if ! cmp -s "$H/m.out" "$H/k.out"; then
-		fail "$name" "${bad:+$bad; }stdout differs from kmod's" "$H/k.out" "$H/m.out"; return
+		fail "$name" "${bad:+$bad; }stdout differs from kmod's" "$H/k.out" "$H/m.out"
+		_show_stderrs; return
 	fi
 	if [ -n "$prefix" ]; then
 		head -c "$(wc -c <"$H/k.err")" "$H/m.err" >"$H/m.errp"
@@ -170,7 +181,8 @@ same_effect_as_oracle() {
 	OUT=$(cat "$H/out"); ERR=$(cat "$H/err")
 	[ "$mrc" = "$krc" ] || bad="exit status $mrc, kmod's $krc"
 	if ! cmp -s "$H/m.out" "$H/k.out"; then
-		fail "$name" "${bad:+$bad; }stdout differs from kmod's" "$H/k.out" "$H/m.out"; return
+		fail "$name" "${bad:+$bad; }stdout differs from kmod's" "$H/k.out" "$H/m.out"
+		_show_stderrs; return
 	fi
 	if [ -n "$prefix" ]; then head -c "$(wc -c <"$H/k.err")" "$H/m.err" >"$H/m.errp"
 	else cp "$H/m.err" "$H/m.errp"; fi
