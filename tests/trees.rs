@@ -13,14 +13,22 @@ fn trees() -> Vec<PathBuf> {
     let cache = std::env::var_os("MODBOX_CACHE").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache"));
     let mut found = Vec::new();
     for pkg in std::fs::read_dir(cache.join("kernels")).into_iter().flatten().flatten() {
+        // Only trees fetch-kernel finished unpacking.
+        if !pkg.path().join(".complete").exists() {
+            continue;
+        }
         for kver in std::fs::read_dir(pkg.path().join("lib/modules")).into_iter().flatten().flatten() {
             found.push(kver.path());
         }
     }
     found.sort();
+    let kmod = Command::new("modinfo").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !kmod {
+        found.clear();
+    }
     if found.len() < 2 {
-        assert!(std::env::var_os("MODBOX_REQUIRE_TREES").is_none(), "MODBOX_REQUIRE_TREES is set but {cache:?} has no kernel trees");
-        eprintln!("skipping: no kernel trees in {cache:?} (initramfs/fetch-kernel 6.1 and 6.12 fetch them)");
+        assert!(std::env::var_os("MODBOX_REQUIRE_TREES").is_none(), "MODBOX_REQUIRE_TREES is set but {cache:?} has no kernel trees or kmod is missing");
+        eprintln!("skipping: no kernel trees in {cache:?} (initramfs/fetch-kernel 6.1 and 6.12 fetch them) or no kmod");
     }
     found
 }
