@@ -53,8 +53,12 @@ fn run(cmd: &str, args: &[&str], files: &[String]) -> (Vec<u8>, Vec<u8>, Option<
 #[test]
 fn modinfo_matches_kmod_on_every_module() {
     for tree in trees() {
-        let mods = modules(&tree);
+        let all = modules(&tree);
+        // Every module in full; the field selections on every 10th (each
+        // pass decompresses the whole set again).
+        let some: Vec<String> = all.iter().step_by(10).cloned().collect();
         for flags in [&[][..], &["-0"], &["-F", "vermagic"], &["-p"], &["-0", "-p"], &["-a"], &["-d"], &["-l"], &["-n"], &["-F", "signature"], &["-F", "sig_key"], &["-F", "alias"]] {
+            let mods = if flags.len() > 1 || flags.first().is_some_and(|f| *f != "-0") { &some } else { &all };
             for chunk in mods.chunks(400) {
                 let ours = run("modbox", flags, chunk);
                 let theirs = run("kmod", flags, chunk);
