@@ -14,7 +14,9 @@
 /// is 28 MiB); a stream that would go past it is refused as a bomb.
 pub const MAX_OUTPUT: usize = 256 << 20;
 
+#[cfg(any(feature = "gzip", feature = "xz", feature = "zstd"))]
 const CORRUPT: &str = "corrupt or truncated data";
+#[cfg(any(feature = "gzip", feature = "xz", feature = "zstd"))]
 const BOMB: &str = "it decompresses to more than 256 MiB";
 
 /// Decompresses `data` in `format` ("gzip", "xz" or "zstd").
