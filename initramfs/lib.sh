@@ -58,6 +58,7 @@ ensure_host_tools() {
 	ensure_cmd cpio cpio
 	ensure_cmd gzip gzip
 	ensure_cmd xz xz-utils
+	ensure_cmd zstd zstd
 	ensure_cmd python3 python3
 	ensure_static_busybox
 }

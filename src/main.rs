@@ -4,13 +4,16 @@
 //! `no_main`: C's main() is the entry point, which skips std's runtime set-up
 //! (argument capture, SIGPIPE, stack guard, stdout flushing at exit) that
 //! modbox does not use; the arguments come straight from argv.
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 
 mod alloc;
 
+#[cfg(not(test))]
 use std::ffi::{c_char, c_int, CStr, OsString};
+#[cfg(not(test))]
 use std::os::unix::ffi::OsStringExt;
 
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let args = (0..argc.max(0) as usize)
