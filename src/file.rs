@@ -3,6 +3,7 @@
 
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{open, Mode, OFlags, RawDir};
+use rustix::buffer::spare_capacity;
 use rustix::io::{read, Errno};
 use std::ffi::CString;
 use std::mem::MaybeUninit;
@@ -20,32 +21,33 @@ pub fn open_ro(path: &CString) -> Result<OwnedFd, Errno> {
     open(path.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
 }
 
-/// Reads a descriptor to its end. `limit` bounds what a hostile or endless
-/// file (/dev/zero) can make us hold: past it, EFBIG.
-pub fn read_fd(fd: impl AsFd, limit: usize) -> Result<Vec<u8>, Errno> {
-    let mut buf = Vec::new();
-    let mut len = 0;
+/// Reads a descriptor to its end, into one buffer of `hint` bytes (the
+/// file's size, when known) that grows only if the file does. `limit`
+/// bounds what a hostile or endless file (/dev/zero) can make us hold: past
+/// it, EFBIG.
+pub fn read_fd(fd: impl AsFd, limit: usize, hint: usize) -> Result<Vec<u8>, Errno> {
+    // One byte more than the hint, so the end of the file is seen without
+    // growing the buffer.
+    let mut buf = Vec::with_capacity(hint.min(limit) + 1);
     loop {
-        if buf.len() - len < 4096 {
-            buf.resize(buf.len() * 2 + 4096, 0);
+        if buf.len() == buf.capacity() {
+            buf.reserve(buf.capacity().max(4096));
         }
-        match read(&fd, &mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
+        match read(&fd, spare_capacity(&mut buf)) {
+            Ok(0) => return Ok(buf),
+            Ok(_) => {}
             Err(Errno::INTR) => continue,
             Err(e) => return Err(e),
         }
-        if len > limit {
+        if buf.len() > limit {
             return Err(Errno::FBIG);
         }
     }
-    buf.truncate(len);
-    Ok(buf)
 }
 
 /// A small /proc or /sys file, whole.
 pub fn read_small(path: &CString) -> Result<Vec<u8>, Errno> {
-    read_fd(open_ro(path)?, 1 << 20)
+    read_fd(open_ro(path)?, 1 << 20, 4096)
 }
 
 /// The names in a directory, in the order the file system gives them

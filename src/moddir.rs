@@ -31,7 +31,9 @@ impl ModDir {
 
     pub fn read(&self, file: &[u8]) -> Option<Vec<u8>> {
         let p = cpath(&self.path, &[b"/", file]).ok()?;
-        read_fd(open_ro(&p).ok()?, MAX_INDEX).ok()
+        let fd = open_ro(&p).ok()?;
+        let size = rustix::fs::fstat(&fd).map_or(0, |st| st.st_size as usize);
+        read_fd(fd, MAX_INDEX, size).ok()
     }
 
     /// The file of module `name` (normalised) from modules.dep: its first

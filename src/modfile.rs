@@ -31,9 +31,11 @@ pub fn open_module(path: &[u8]) -> Result<OwnedFd, Error> {
 pub fn read_module(fd: &OwnedFd, path: &[u8]) -> Result<Vec<u8>, Error> {
     // Read through a duplicate so the caller's descriptor keeps its offset
     // at 0 for a later finit_module.
-    let dup = rustix::io::dup(fd).map_err(|errno| Error::Load { path: path.to_vec(), errno })?;
-    rustix::fs::seek(&dup, rustix::fs::SeekFrom::Start(0)).map_err(|errno| Error::Load { path: path.to_vec(), errno })?;
-    read_fd(dup, MAX_MODULE).map_err(|errno| Error::Load { path: path.to_vec(), errno })
+    let err = |errno| Error::Load { path: path.to_vec(), errno };
+    let dup = rustix::io::dup(fd).map_err(err)?;
+    rustix::fs::seek(&dup, rustix::fs::SeekFrom::Start(0)).map_err(err)?;
+    let size = fstat(&dup).map_err(err)?.st_size as usize;
+    read_fd(dup, MAX_MODULE, size).map_err(err)
 }
 
 /// The contents of the `.modinfo` section of an ELF module (64- or
