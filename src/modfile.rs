@@ -146,3 +146,60 @@ fn force_edits(image: &[u8]) -> Option<(Option<usize>, Option<(usize, usize)>)> 
     });
     Some((versions, vermagic))
 }
+
+/// The kernel's memory types for a module (include/linux/module.h, enum
+/// mod_mem_type): what `modinfo --sizes` reports.
+pub const MEM_TYPES: [&str; 7] = ["text", "rodata", "ro_after_init", "data", "init_text", "init_rodata", "init_data"];
+
+/// How many bytes each memory type of MEM_TYPES takes once the kernel has
+/// laid the module out, following layout_sections() in
+/// kernel/module/main.c: sections with SHF_ALLOC (the kernel drops it from
+/// .modinfo and __versions), init ones by their `.init` name, placed in the
+/// first class whose flags they have, each aligned to its sh_addralign.
+/// The kernel's own copy of the symbol table (kallsyms) is not counted.
+pub fn layout(image: &[u8]) -> Option<[u64; 7]> {
+    match image.get(4) {
+        Some(1) => layout_of::<FileHeader32<Endianness>>(image),
+        _ => layout_of::<FileHeader64<Endianness>>(image),
+    }
+}
+
+fn layout_of<H: FileHeader<Endian = Endianness>>(image: &[u8]) -> Option<[u64; 7]> {
+    const WRITE: u64 = 1;
+    const ALLOC: u64 = 2;
+    const EXEC: u64 = 4;
+    const RO_AFTER_INIT: u64 = 0x0020_0000;
+    // (flags a section must have, flags it must not have), in the kernel's
+    // order: text, rodata, ro_after_init, data.
+    const CLASSES: [(u64, u64); 4] = [(EXEC | ALLOC, 0), (ALLOC, WRITE), (RO_AFTER_INIT | ALLOC, 0), (WRITE | ALLOC, 0)];
+    let header = H::parse(image).ok()?;
+    let endian = header.endian().ok()?;
+    let sections = header.sections(endian, image).ok()?;
+    let mut sizes = [0u64; 7];
+    let mut placed = vec![false; sections.len()];
+    for init in [false, true] {
+        for (class, &(have, lack)) in CLASSES.iter().enumerate() {
+            for (i, s) in sections.iter().enumerate() {
+                let name = sections.section_name(endian, s).ok()?;
+                let mut flags: u64 = s.sh_flags(endian).0;
+                if name == b".modinfo" || name == b"__versions" {
+                    flags &= !ALLOC;
+                }
+                if name == b".data..ro_after_init" || name == b"__jump_table" {
+                    flags |= RO_AFTER_INIT;
+                }
+                if placed[i] || flags & have != have || flags & lack != 0 || name.starts_with(b".init") != init {
+                    continue;
+                }
+                placed[i] = true;
+                let t = class + if init { 4 } else { 0 };
+                let t = t.min(6); // init has no ro_after_init: the kernel folds it into init_data
+                let align: u64 = s.sh_addralign(endian).into();
+                let align = align.max(1);
+                let size: u64 = s.sh_size(endian).into();
+                sizes[t] = (sizes[t].checked_add(align - 1)? / align * align).checked_add(size)?;
+            }
+        }
+    }
+    Some(sizes)
+}

@@ -99,3 +99,39 @@ fn hostile_files() {
         }
     }
 }
+
+#[test]
+fn sizes_follow_the_kernel_layout() {
+    // .modinfo and __versions lose SHF_ALLOC in the kernel: nothing is left.
+    let d = TempDir::new("mi-sizes");
+    let m = d.write("s.ko", &elf_module(&["vermagic=6.1.0 SMP "], true));
+    let m = m.to_str().unwrap();
+    let r = run(modinfo, "modinfo", FakeKernel::new(), &["--sizes", m]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let lines: Vec<&str> = r.out.lines().collect();
+    assert_eq!(lines[0], format!("filename:       {m}"));
+    assert_eq!(lines[1], "text:           0 bytes, 0 pages");
+    assert_eq!(lines[8], "core:           0 bytes, 0 pages, kept while the module is loaded");
+    assert_eq!(lines.len(), 10);
+    // A real module: every memory type of the kernel's, core and init sums.
+    let real = real_loop_module();
+    if let Some(p) = real {
+        let r = run(modinfo, "modinfo", FakeKernel::new(), &["--sizes", &p]);
+        let core: u64 = r.out.lines().find_map(|l| l.strip_prefix("core:")).unwrap().trim().split(' ').next().unwrap().parse().unwrap();
+        let parts: u64 = r.out.lines().take(5).skip(1).map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()).sum();
+        assert!(core > 0 && core == parts, "{}", r.out);
+    }
+}
+
+fn real_loop_module() -> Option<String> {
+    let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache/kernels");
+    for pkg in std::fs::read_dir(cache).ok()?.flatten() {
+        for kver in std::fs::read_dir(pkg.path().join("lib/modules")).into_iter().flatten().flatten() {
+            let p = kver.path().join("kernel/drivers/block/loop.ko");
+            if p.exists() {
+                return Some(p.to_str()?.to_string());
+            }
+        }
+    }
+    None
+}

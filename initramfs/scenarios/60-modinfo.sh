@@ -26,3 +26,18 @@ same_as_oracle "modinfo -n bridge (by name)" modinfo -n bridge
 same_as_oracle "modinfo of a built-in module" modinfo sha256_generic
 same_as_oracle "modinfo of an unknown module" modinfo nosuchmodule
 same_as_oracle "modinfo without an argument" modinfo
+
+# modinfo --sizes against what the kernel allocated: its byte and page
+# counts may not exceed /sys/module/M/coresize (which also holds the
+# kernel's copy of the symbol table, not counted by --sizes), and not fall
+# far short of it.
+for m in crc7 dummy loop; do
+	prep_load $m
+	run "modinfo --sizes ($m)" 0 modinfo --sizes "$(ko_real $m)"
+	core=$(sed -n 's/^core: *\([0-9]*\) bytes.*/\1/p' "$H/out")
+	pages=$(sed -n 's/^core: *[0-9]* bytes, \([0-9]*\) page.*/\1/p' "$H/out")
+	kernel=$(cat /sys/module/$m/coresize)
+	check "$m: core by --sizes ($core bytes, $pages pages) within the kernel's coresize ($kernel)" \
+		sh -c "[ -n '$core' ] && [ -n '$pages' ] && [ '$core' -le '$kernel' ] && [ \$(( $pages * 4096 )) -le '$kernel' ] && [ \$(( $kernel - $core )) -lt 65536 ]"
+	prep_unload $m
+done

@@ -12,6 +12,11 @@ signature), or a module of the kernel by name, built-in ones included.
   -F, --field=FIELD      only FIELD
   -0, --null             end each entry with a NUL, not a newline
   -m, --modname          take each argument as a module name, never a file
+      --sizes            what the module costs once loaded: the bytes and pages
+                         of each kind of memory the kernel lays it out in
+                         (text, read-only, data; init ones are freed after
+                         its init ran), from its sections (not counting the
+                         kernel's copy of its symbol table)
   -b, --basedir=DIR      look in DIR/lib/modules instead of /lib/modules
   -k, --set-version=KVER look in KVER's directory instead of the running kernel's
   -h, --help             show this help
@@ -39,6 +44,8 @@ const FLAGS: &[Flag] = &[
     ('m', "modname", false),
     ('b', "basedir", true),
     ('k', "set-version", true),
+    // No short form: kmod has none, and a letter could clash with a later one.
+    ('\u{1}', "sizes", false),
 ];
 /// The options that pick one field: the last one given wins, as in kmod.
 const FIELD_FLAGS: [&[u8]; 5] = [b"author", b"description", b"license", b"parm", b"filename"];
@@ -47,10 +54,12 @@ const NULL: u32 = 1 << 6;
 const MODNAME: u32 = 1 << 7;
 const BASEDIR: u32 = 1 << 8;
 const KVER: u32 = 1 << 9;
+const SIZES: u32 = 1 << 10;
 
 struct Show<'a> {
     field: Option<&'a [u8]>,
     sep: u8,
+    sizes: bool,
 }
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
@@ -72,7 +81,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     if opts.words.is_empty() {
         return ctx.fail(Error::Missing("module or filename"));
     }
-    let show = Show { field, sep: if opts.has(NULL) { 0 } else { b'\n' } };
+    let show = Show { field, sep: if opts.has(NULL) { 0 } else { b'\n' }, sizes: opts.has(SIZES) };
     // kmod: -b or -k name the directory BASEDIR/lib/modules/KVER, with the
     // running kernel's release when only -b is given.
     let dir = if base.is_some() || kver.is_some() {
@@ -143,6 +152,11 @@ fn from_file<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, path: &[u8], filename: &[
     }
     let image = modfile::load(path)?;
     let info = modfile::modinfo_section(&image).ok_or_else(|| Error::NoModinfo { path: path.to_vec() })?;
+    if show.sizes {
+        let sizes = modfile::layout(&image).ok_or_else(|| Error::NoModinfo { path: path.to_vec() })?;
+        print_sizes(ctx, show.sep, filename, &sizes);
+        return Ok(());
+    }
     let mut entries: Vec<(&[u8], Vec<u8>)> = modfile::modinfo_strings(info).map(split_kv).collect();
     if let Some(sig) = signature::parse(&image) {
         let mut key_id = Vec::new();
@@ -167,6 +181,28 @@ fn builtin<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, name: &[u8], strings: &[Vec
     }
     let entries: Vec<(&[u8], Vec<u8>)> = strings.iter().map(|s| split_kv(s)).collect();
     print(ctx, show, b"(builtin)", &entries);
+}
+
+/// `modinfo --sizes`: each memory type, then what stays and what goes.
+fn print_sizes<K: Kernel>(ctx: &mut Ctx<K>, sep: u8, filename: &[u8], sizes: &[u64; 7]) {
+    let out = &mut ctx.out;
+    out.pad(b"filename:", 16).bytes(filename).byte(sep);
+    let pages = |n: u64| n.div_ceil(4096);
+    let line = |out: &mut crate::out::Out, key: &str, bytes: u64, pages: u64, tail: &str| {
+        out.pad(key.as_bytes(), 16).num(bytes as i64).str(" bytes, ").num(pages as i64).str(if pages == 1 { " page" } else { " pages" }).str(tail).byte(sep);
+    };
+    let mut core = (0, 0);
+    let mut init = (0, 0);
+    for (i, &n) in sizes.iter().enumerate() {
+        let mut key = modfile::MEM_TYPES[i].as_bytes().to_vec();
+        key.push(b':');
+        line(out, std::str::from_utf8(&key).unwrap_or_default(), n, pages(n), "");
+        let total = if i < 4 { &mut core } else { &mut init };
+        total.0 += n;
+        total.1 += pages(n);
+    }
+    line(out, "core:", core.0, core.1, ", kept while the module is loaded");
+    line(out, "init:", init.0, init.1, ", freed once its init function has run");
 }
 
 /// `key=value`; a string without `=` is a key with an empty value.
