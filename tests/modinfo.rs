@@ -5,15 +5,10 @@ use modbox::applets::modinfo::main as modinfo;
 fn module_bytes() -> Vec<u8> {
     // A real signed module when the kernel trees are cached, else a
     // synthetic one.
-    let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache/kernels");
-    for pkg in std::fs::read_dir(cache).into_iter().flatten().flatten() {
-        for kver in std::fs::read_dir(pkg.path().join("lib/modules")).into_iter().flatten().flatten() {
-            if let Ok(b) = std::fs::read(kver.path().join("kernel/drivers/net/dummy.ko")) {
-                return b;
-            }
-        }
+    match cached_module("kernel/drivers/net/dummy.ko") {
+        Some(p) => std::fs::read(p).unwrap(),
+        None => elf_module(&["license=GPL", "parm=numdummies:Number", "parmtype=numdummies:int", "vermagic=6.1.0 SMP "], true),
     }
-    elf_module(&["license=GPL", "parm=numdummies:Number", "parmtype=numdummies:int", "vermagic=6.1.0 SMP "], true)
 }
 
 #[test]
@@ -114,24 +109,10 @@ fn sizes_follow_the_kernel_layout() {
     assert_eq!(lines[8], "core:           0 bytes, 0 pages, kept while the module is loaded");
     assert_eq!(lines.len(), 10);
     // A real module: every memory type of the kernel's, core and init sums.
-    let real = real_loop_module();
-    if let Some(p) = real {
-        let r = run(modinfo, "modinfo", FakeKernel::new(), &["--sizes", &p]);
+    if let Some(p) = cached_module("kernel/drivers/block/loop.ko") {
+        let r = run(modinfo, "modinfo", FakeKernel::new(), &["--sizes", p.to_str().unwrap()]);
         let core: u64 = r.out.lines().find_map(|l| l.strip_prefix("core:")).unwrap().trim().split(' ').next().unwrap().parse().unwrap();
         let parts: u64 = r.out.lines().take(5).skip(1).map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()).sum();
         assert!(core > 0 && core == parts, "{}", r.out);
     }
-}
-
-fn real_loop_module() -> Option<String> {
-    let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache/kernels");
-    for pkg in std::fs::read_dir(cache).ok()?.flatten() {
-        for kver in std::fs::read_dir(pkg.path().join("lib/modules")).into_iter().flatten().flatten() {
-            let p = kver.path().join("kernel/drivers/block/loop.ko");
-            if p.exists() {
-                return Some(p.to_str()?.to_string());
-            }
-        }
-    }
-    None
 }

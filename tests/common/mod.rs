@@ -127,6 +127,21 @@ impl Kernel for FakeKernel {
     }
 }
 
+/// A module file of a cached Debian kernel tree (initramfs/fetch-kernel),
+/// e.g. `kernel/drivers/net/dummy.ko`, when one is there.
+pub fn cached_module(rel: &str) -> Option<PathBuf> {
+    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache/kernels");
+    for pkg in fs::read_dir(cache).ok()?.flatten() {
+        for kver in fs::read_dir(pkg.path().join("lib/modules")).into_iter().flatten().flatten() {
+            let p = kver.path().join(rel);
+            if p.exists() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
 /// The result of running an applet against a fake kernel.
 pub struct Run {
     pub code: i32,
