@@ -45,6 +45,12 @@ pub fn read_fd(fd: impl AsFd, limit: usize, hint: usize) -> Result<Vec<u8>, Errn
     }
 }
 
+/// A regular file's whole contents, read in one buffer of its size.
+pub fn read_all(fd: impl AsFd, limit: usize) -> Result<Vec<u8>, Errno> {
+    let size = rustix::fs::fstat(&fd)?.st_size as usize;
+    read_fd(fd, limit, size)
+}
+
 /// A small /proc or /sys file, whole.
 pub fn read_small(path: &CString) -> Result<Vec<u8>, Errno> {
     read_fd(open_ro(path)?, 1 << 20, 4096)

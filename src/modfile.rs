@@ -2,7 +2,7 @@
 //! `.modinfo` section says (key=value strings, NUL-separated).
 
 use crate::error::Error;
-use crate::file::{cpath, read_fd};
+use crate::file::{cpath, read_all};
 use object::elf::{FileHeader32, FileHeader64};
 use object::read::elf::{FileHeader, SectionHeader};
 use object::Endianness;
@@ -34,8 +34,7 @@ pub fn read_module(fd: &OwnedFd, path: &[u8]) -> Result<Vec<u8>, Error> {
     let err = |errno| Error::Load { path: path.to_vec(), errno };
     let dup = rustix::io::dup(fd).map_err(err)?;
     rustix::fs::seek(&dup, rustix::fs::SeekFrom::Start(0)).map_err(err)?;
-    let size = fstat(&dup).map_err(err)?.st_size as usize;
-    read_fd(dup, MAX_MODULE, size).map_err(err)
+    read_all(dup, MAX_MODULE).map_err(err)
 }
 
 /// The contents of the `.modinfo` section of an ELF module (64- or
@@ -65,16 +64,21 @@ pub fn modinfo_strings(modinfo: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// A module file's contents, decompressed when it is compressed.
 pub fn load(path: &[u8]) -> Result<Vec<u8>, Error> {
     let fd = open_module(path)?;
-    let image = read_module(&fd, path)?;
-    match compression(&image) {
-        None => Ok(image),
-        Some(format) => crate::decompress::decompress(format, &image).map_err(|e| Error::Decompress { path: path.to_vec(), format, what: e }),
+    decompressed(read_module(&fd, path)?, path)
+}
+
+/// The module image in `data` (the contents of `path`): `data` itself, or
+/// its decompression when it starts with a compression format's magic.
+pub fn decompressed(data: Vec<u8>, path: &[u8]) -> Result<Vec<u8>, Error> {
+    match compression(&data) {
+        None => Ok(data),
+        Some(format) => crate::decompress::decompress(format, &data).map_err(|what| Error::Decompress { path: path.to_vec(), format, what }),
     }
 }
 
 /// The first value of `key` in a `.modinfo` section.
 pub fn modinfo_value<'a>(modinfo: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    modinfo.split(|&c| c == 0).find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix(b"=")))
+    modinfo_strings(modinfo).find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix(b"=")))
 }
 
 #[cfg(test)]
@@ -175,28 +179,32 @@ fn layout_of<H: FileHeader<Endian = Endianness>>(image: &[u8]) -> Option<[u64; 7
     let header = H::parse(image).ok()?;
     let endian = header.endian().ok()?;
     let sections = header.sections(endian, image).ok()?;
+    // Each section's flags as the kernel sees them, whether it is an init
+    // section, its alignment and size; None once placed.
+    let mut todo = Vec::with_capacity(sections.len());
+    for s in sections.iter() {
+        let name = sections.section_name(endian, s).ok()?;
+        let mut flags: u64 = s.sh_flags(endian).0;
+        if name == b".modinfo" || name == b"__versions" {
+            flags &= !ALLOC;
+        }
+        if name == b".data..ro_after_init" || name == b"__jump_table" {
+            flags |= RO_AFTER_INIT;
+        }
+        let align: u64 = s.sh_addralign(endian).into();
+        todo.push(Some((flags, name.starts_with(b".init"), align.max(1), u64::from(s.sh_size(endian).into()))));
+    }
     let mut sizes = [0u64; 7];
-    let mut placed = vec![false; sections.len()];
     for init in [false, true] {
         for (class, &(have, lack)) in CLASSES.iter().enumerate() {
-            for (i, s) in sections.iter().enumerate() {
-                let name = sections.section_name(endian, s).ok()?;
-                let mut flags: u64 = s.sh_flags(endian).0;
-                if name == b".modinfo" || name == b"__versions" {
-                    flags &= !ALLOC;
-                }
-                if name == b".data..ro_after_init" || name == b"__jump_table" {
-                    flags |= RO_AFTER_INIT;
-                }
-                if placed[i] || flags & have != have || flags & lack != 0 || name.starts_with(b".init") != init {
+            for slot in todo.iter_mut() {
+                let Some((flags, is_init, align, size)) = *slot else { continue };
+                if flags & have != have || flags & lack != 0 || is_init != init {
                     continue;
                 }
-                placed[i] = true;
-                let t = class + if init { 4 } else { 0 };
-                let t = t.min(6); // init has no ro_after_init: the kernel folds it into init_data
-                let align: u64 = s.sh_addralign(endian).into();
-                let align = align.max(1);
-                let size: u64 = s.sh_size(endian).into();
+                *slot = None;
+                // Init has no ro_after_init: the kernel folds it into init_data.
+                let t = (class + if init { 4 } else { 0 }).min(6);
                 sizes[t] = (sizes[t].checked_add(align - 1)? / align * align).checked_add(size)?;
             }
         }

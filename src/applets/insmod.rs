@@ -66,16 +66,10 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         if verbose && result == Err(Errno::NOSYS) && (compressed.is_none() || by_kernel) {
             ctx.err.str("insmod: finit_module(2) is not available, using init_module(2)\n");
         }
-        let mut img = match modfile::read_module(&fd, path) {
+        let mut img = match modfile::read_module(&fd, path).and_then(|data| modfile::decompressed(data, path)) {
             Ok(img) => img,
             Err(e) => return ctx.fail(e),
         };
-        if let Some(format) = compressed {
-            img = match crate::decompress::decompress(format, &img) {
-                Ok(d) => d,
-                Err(what) => return ctx.fail(Error::Decompress { path: path.clone(), format, what }),
-            };
-        }
         if force {
             modfile::strip_for_force(&mut img);
         }
