@@ -110,7 +110,8 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
     beside.push(b'/');
     beside.extend_from_slice(basename(&exe));
     let same = |p: &[u8]| crate::file::cpath(b"", &[p]).ok().and_then(|c| rustix::fs::stat(c.as_c_str()).ok()).map(|st| (st.st_dev, st.st_ino));
-    let target = if symbolic && same(&beside).is_some() && same(&beside) == same(&exe) { basename(&exe).to_vec() } else { exe.clone() };
+    let here = same(&beside);
+    let target = if symbolic && here.is_some() && here == same(&exe) { basename(&exe).to_vec() } else { exe.clone() };
     let (Ok(target_c), Ok(exe_c)) = (crate::file::cpath(b"", &[&target]), crate::file::cpath(b"", &[&exe])) else { return 1 };
     let mut code = 0;
     for (name, _) in APPLETS {
