@@ -48,6 +48,41 @@ pub enum Error {
     NoModinfo { path: Vec<u8> },
     /// A record the kernel logged while it refused a module.
     KernelLog(Vec<u8>),
+    /// modprobe: nothing of that name in the module directory's indexes.
+    NotFoundIn { name: Vec<u8>, dir: Vec<u8> },
+    /// modprobe: a module (or one it needs) could not be inserted; kmod
+    /// words ENOENT and EEXIST for what they mean here.
+    ProbeInsert { name: Vec<u8>, errno: Errno },
+    /// modprobe: a module that modules.dep has no file for.
+    NoFile(Vec<u8>),
+    /// modprobe -r --first-time: the module is not loaded.
+    NotInKernel(Vec<u8>),
+    /// modprobe -r: kmod's wording, with a full stop.
+    InUseStop(Vec<u8>),
+    /// modprobe -r: delete_module failed (libkmod's message).
+    CouldNotRemove { name: Vec<u8>, errno: Errno },
+    /// An install command failed (libkmod's message).
+    InstallFailed { cmd: Vec<u8>, name: Vec<u8>, code: i32 },
+    /// A remove command failed (kmod's modprobe words it without the command).
+    RemoveCmdFailed(Vec<u8>),
+    /// modprobe without a module name.
+    MissingParams,
+    /// modprobe -w with something that is not a number.
+    BadWait(Vec<u8>),
+    /// A modprobe.d line kmod ignores.
+    ConfigLine { file: Vec<u8>, line: u32, cmd: Vec<u8> },
+    /// `include` and `config`, which kmod no longer reads.
+    ConfigDeprecated { file: Vec<u8>, cmd: Vec<u8> },
+    /// A directory inside a modprobe.d directory.
+    ConfigSubdir(Vec<u8>),
+    /// A `MODULE.PARAM=VALUE` on the kernel command line with a bad name.
+    CmdlineOption(Vec<u8>),
+    /// A soft dependency that is not a valid name.
+    Softdep(Vec<u8>),
+    /// An index file that is not in kmod's format or is damaged.
+    CorruptIndex(Vec<u8>),
+    /// modprobe: modules.dep has a module depend on itself through others.
+    DepCycle(Vec<Vec<u8>>),
     /// ENOEXEC explained: the module was built for another kernel.
     Vermagic { path: Vec<u8>, magic: Vec<u8>, release: Vec<u8> },
     /// ENOEXEC explained: the file is compressed and was passed as it is.
@@ -62,6 +97,12 @@ impl Error {
     /// Writes the message, in the form `APPLET: ERROR: text` that kmod's
     /// log_printf() uses, or getopt's own form for argument errors.
     pub fn report(&self, applet: &str, e: &mut Out) {
+        self.report_at(applet, "ERROR", e)
+    }
+
+    /// Writes the message with kmod's priority word (`FATAL`, `ERROR`,
+    /// `WARNING`) after the applet's name.
+    pub fn report_at(&self, applet: &str, level: &str, e: &mut Out) {
         if let Error::List(errno) = self {
             // kmod's lsmod words this one without its name.
             e.str("Error: could not get list of modules: ").errno(*errno).byte(b'\n');
@@ -99,7 +140,7 @@ impl Error {
             }
             _ => {}
         }
-        e.str("ERROR: ");
+        e.str(level).str(": ");
         match self {
             Error::BadArgs => e.str("invalid arguments, see --help"),
             Error::Missing(what) => e.str("missing ").str(what).str("."),
@@ -139,6 +180,40 @@ impl Error {
             Error::Decompress { path, format, what } => e.str("could not read ").str(format).str("-compressed module ").bytes(path).str(": ").str(what),
             Error::ModuleNotFound(n) => e.str("Module ").bytes(n).str(" not found."),
             Error::NoModinfo { path } => e.str("could not get modinfo from ").bytes(path).str(": not an ELF module with a .modinfo section"),
+            Error::NotFoundIn { name, dir } => e.str("Module ").bytes(name).str(" not found in directory ").bytes(dir),
+            Error::ProbeInsert { name, errno } => {
+                e.str("could not insert '").bytes(name).str("': ");
+                match *errno {
+                    Errno::EXIST => e.str("Module already in kernel"),
+                    Errno::NOENT => e.str("Unknown symbol in module, or unknown parameter (see dmesg)"),
+                    errno => e.errno(errno),
+                }
+            }
+            Error::NoFile(n) => e.str("could not find module by name='").bytes(n).str("'"),
+            Error::NotInKernel(n) => e.str("Module ").bytes(n).str(" is not in kernel."),
+            Error::InUseStop(n) => e.str("Module ").bytes(n).str(" is in use."),
+            Error::CouldNotRemove { name, errno } => e.str("could not remove '").bytes(name).str("': ").errno(*errno),
+            Error::InstallFailed { cmd, name, code } => {
+                e.str("Error running install command '").bytes(cmd).str("' for module ").bytes(name).str(": retcode ").num(*code as i64)
+            }
+            Error::RemoveCmdFailed(n) => e.str("Error running remove command for ").bytes(n),
+            Error::MissingParams => e.str("missing parameters. See -h."),
+            Error::BadWait(v) => e.str("unexpected wait value '").bytes(v).str("'."),
+            Error::ConfigLine { file, line, cmd } => {
+                e.bytes(file).str(" line ").num(*line as i64).str(": ignoring bad line starting with '").bytes(cmd).str("'")
+            }
+            Error::ConfigDeprecated { file, cmd } => e.bytes(file).str(": command ").bytes(cmd).str(" is deprecated and not parsed anymore"),
+            Error::ConfigSubdir(p) => e.str("Directories inside directories are not supported: ").bytes(p),
+            Error::CmdlineOption(n) => e.str("Ignoring bad option on kernel command line while parsing module name: '").bytes(n).str("'"),
+            Error::Softdep(n) => e.str("failed to lookup soft dependency '").bytes(n).str("', continuing anyway."),
+            Error::CorruptIndex(p) => e.bytes(p).str(" is not a valid index file (corrupt, or from another kmod version); run depmod"),
+            Error::DepCycle(chain) => {
+                e.str("modules.dep has a dependency cycle:");
+                for (i, n) in chain.iter().enumerate() {
+                    e.str(if i == 0 { " " } else { " -> " }).bytes(n);
+                }
+                e
+            }
             Error::NotElf(path) => e.bytes(path).str(" is not an ELF file, so not a kernel module"),
             Error::NoVermagic(path) => e.bytes(path).str(" has no vermagic in a .modinfo section, so it is not a kernel module"),
             Error::BadShort(_) | Error::BadLong(_) | Error::NoValueAllowed(_) | Error::NeedsValue(_) | Error::UnknownApplet(_) | Error::KernelLog(_) | Error::List(_) => e,

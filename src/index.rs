@@ -94,7 +94,9 @@ impl<'a> Index<'a> {
         self.node(be32(node.children, 4 * i)?)
     }
 
-    fn values(node: &Node<'a>, out: &mut Vec<Value<'a>>) -> Result<(), Corrupt> {
+    /// Appends the node's values to `out`; `sorted` inserts them the way
+    /// libkmod's lookups do, else they keep the file's order (its dump).
+    fn values(node: &Node<'a>, out: &mut Vec<Value<'a>>, sorted: bool) -> Result<(), Corrupt> {
         let mut at = 0;
         for _ in 0..node.value_count {
             let priority = be32(node.values, at)?;
@@ -102,7 +104,7 @@ impl<'a> Index<'a> {
             at = next;
             // libkmod's add_value(): ordered by priority, a later value
             // before earlier ones of the same priority.
-            let pos = out.iter().position(|&(p, _)| p >= priority).unwrap_or(out.len());
+            let pos = if sorted { out.iter().position(|&(p, _)| p >= priority).unwrap_or(out.len()) } else { out.len() };
             out.insert(pos, (priority, v));
         }
         Ok(())
@@ -119,7 +121,7 @@ impl<'a> Index<'a> {
             i += n.prefix.len();
             if i == key.len() {
                 let mut v = Vec::new();
-                Self::values(&n, &mut v)?;
+                Self::values(&n, &mut v, true)?;
                 return Ok(v.first().map(|&(_, v)| v));
             }
             node = self.child(&n, key[i])?;
@@ -155,7 +157,7 @@ impl<'a> Index<'a> {
                 }
             }
             if i == key.len() {
-                Self::values(&n, &mut out)?;
+                Self::values(&n, &mut out, true)?;
                 return Ok(out);
             }
             node = self.child(&n, key[i])?;
@@ -183,7 +185,7 @@ impl<'a> Index<'a> {
             }
         }
         if n.value_count > 0 && glob::matches(path, subkey) {
-            Self::values(n, out)?;
+            Self::values(n, out, true)?;
         }
         path.truncate(path.len() - pushed);
         Ok(())
@@ -209,7 +211,7 @@ impl<'a> Index<'a> {
         key.extend_from_slice(n.prefix);
         if n.value_count > 0 {
             let mut v = Vec::new();
-            Self::values(n, &mut v)?;
+            Self::values(n, &mut v, false)?;
             out.push((key.clone(), v));
         }
         for k in 0..n.children.len() / 4 {

@@ -5,12 +5,14 @@
 
 pub mod applets;
 pub mod args;
+pub mod config;
 pub mod ctx;
 pub mod decompress;
 pub mod error;
 pub mod file;
 pub mod glob;
 pub mod index;
+pub mod insert;
 pub mod kernel;
 pub mod kmsg;
 pub mod moddir;

@@ -1,28 +1,100 @@
-//! The module directory, /lib/modules/RELEASE (or BASEDIR/lib/modules/KVER):
-//! which file holds a module (modules.dep), which modules are built into the
-//! kernel (modules.builtin) and what they would say in .modinfo
-//! (modules.builtin.modinfo).
+//! The module directory, /lib/modules/RELEASE (or BASEDIR/lib/modules/KVER),
+//! and the lookups libkmod makes in it: which file holds a module and what
+//! it depends on (modules.dep), which modules an alias or a symbol names
+//! (modules.alias, modules.symbols), which modules are built into the
+//! kernel (modules.builtin, modules.builtin.alias) and what those would say
+//! in .modinfo (modules.builtin.modinfo).
+//!
+//! Like libkmod, lookups use depmod's binary indexes (memory-mapped, read
+//! once per run); unlike libkmod, a missing .bin file falls back to the text
+//! file depmod writes beside it, so a tree indexed by an old or minimal
+//! depmod (or by hand) still works.
 
+use crate::error::Error;
 use crate::file::{cpath, open_ro, read_all};
+use crate::glob;
+use crate::index::Index;
 use crate::kernel::Kernel;
 use crate::name;
 use std::cell::OnceCell;
 
-/// Index files are read whole; none of Debian's is near this.
+/// Text index files are read whole; none of Debian's is near this.
 const MAX_INDEX: usize = 64 << 20;
 
 pub struct ModDir {
     /// The directory, without a trailing slash.
     pub path: Vec<u8>,
-    /// FILES, each read once on first use: modinfo of many names looks in
-    /// the same modules.dep for each.
-    files: [OnceCell<Option<Vec<u8>>>; 3],
+    /// TEXT files, each read once on first use.
+    text: [OnceCell<Option<Vec<u8>>>; 5],
+    /// BIN files, each mapped once on first use.
+    bins: [OnceCell<Option<Mapped>>; 5],
 }
 
-const FILES: [&[u8]; 3] = [b"modules.dep", b"modules.builtin", b"modules.builtin.modinfo"];
+const TEXT: [&[u8]; 5] = [b"modules.dep", b"modules.builtin", b"modules.builtin.modinfo", b"modules.alias", b"modules.symbols"];
 const DEP: usize = 0;
 const BUILTIN: usize = 1;
 const BUILTIN_MODINFO: usize = 2;
+
+const BINS: [&[u8]; 5] = [b"modules.dep.bin", b"modules.alias.bin", b"modules.symbols.bin", b"modules.builtin.bin", b"modules.builtin.alias.bin"];
+const DEP_BIN: usize = 0;
+const BUILTIN_BIN: usize = 3;
+
+/// The alias indexes, as libkmod's lookups name them.
+#[derive(Clone, Copy)]
+pub enum Aliases {
+    /// modules.alias: `pci:v...`, `fs-ext4`, `crypto-crc32c`...
+    Alias = 1,
+    /// modules.symbols: `symbol:NAME`.
+    Symbols = 2,
+    /// modules.builtin.alias: aliases of modules built into the kernel.
+    Builtin = 4,
+}
+
+/// A modules.dep entry: the module's file and the files it needs, as full
+/// paths, in the file's order (the last one is loaded first).
+pub struct Dep {
+    pub path: Vec<u8>,
+    pub deps: Vec<Vec<u8>>,
+}
+
+/// A read-only private mapping of a whole file.
+struct Mapped {
+    ptr: *mut core::ffi::c_void,
+    len: usize,
+}
+
+impl Mapped {
+    fn open(path: &[u8]) -> Option<Mapped> {
+        use rustix::mm::{mmap, MapFlags, ProtFlags};
+        let fd = open_ro(&cpath(b"", &[path]).ok()?).ok()?;
+        let len = rustix::fs::fstat(&fd).ok()?.st_size as usize;
+        if len == 0 {
+            return Some(Mapped { ptr: core::ptr::null_mut(), len: 0 });
+        }
+        // SAFETY: a fresh mapping of `len` bytes that nothing else aliases;
+        // depmod replaces index files by rename, so the mapped file is not
+        // truncated under us.
+        let ptr = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &fd, 0) }.ok()?;
+        Some(Mapped { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `ptr` maps `len` readable bytes until drop.
+        unsafe { core::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: the mapping made in open(), unmapped once.
+            let _ = unsafe { rustix::mm::munmap(self.ptr, self.len) };
+        }
+    }
+}
 
 impl ModDir {
     /// /lib/modules/RELEASE of the running kernel, below the kernel's root.
@@ -30,48 +102,146 @@ impl ModDir {
         Self::at(k.root(), &k.release())
     }
 
-    /// BASEDIR/lib/modules/KVER, as kmod builds it for -b and -k.
+    /// BASEDIR/lib/modules/KVER, as kmod builds it for -b/-d and -k/-S.
     pub fn at(base: &[u8], release: &[u8]) -> ModDir {
         let mut path = base.to_vec();
         path.extend_from_slice(b"/lib/modules/");
         path.extend_from_slice(release);
-        ModDir { path, files: Default::default() }
+        ModDir { path, text: Default::default(), bins: Default::default() }
     }
 
-    fn read(&self, i: usize) -> Option<&[u8]> {
-        let read = || {
-            let p = cpath(&self.path, &[b"/", FILES[i]]).ok()?;
-            read_all(open_ro(&p).ok()?, MAX_INDEX).ok()
-        };
-        self.files[i].get_or_init(read).as_deref()
+    fn file(&self, name: &[u8]) -> Vec<u8> {
+        [&self.path[..], b"/", name].concat()
     }
 
-    /// The file of module `name` (normalised) from modules.dep: its first
-    /// field, relative to this directory unless absolute.
-    pub fn module_path(&self, name: &[u8]) -> Option<Vec<u8>> {
-        let dep = self.read(DEP)?;
-        let file = dep.split(|&c| c == b'\n').find_map(|line| {
-            let file = &line[..line.iter().position(|&c| c == b':')?];
-            (name::from_path(file) == name).then_some(file)
-        })?;
-        if file.starts_with(b"/") {
-            return Some(file.to_vec());
+    fn text(&self, i: usize) -> Option<&[u8]> {
+        let read = || read_all(open_ro(&cpath(b"", &[&self.file(TEXT[i])]).ok()?).ok()?, MAX_INDEX).ok();
+        self.text[i].get_or_init(read).as_deref()
+    }
+
+    /// The binary index `i`: `Ok(None)` when the file is missing.
+    fn bin(&self, i: usize) -> Result<Option<Index<'_>>, Error> {
+        match self.bins[i].get_or_init(|| Mapped::open(&self.file(BINS[i]))) {
+            None => Ok(None),
+            Some(m) => Index::new(m.bytes()).map(Some).map_err(|_| self.corrupt(i)),
         }
-        let mut p = self.path.clone();
-        p.push(b'/');
-        p.extend_from_slice(file);
-        Some(p)
     }
 
-    /// Whether modules.builtin lists the module (a line `kernel/path/name.ko`).
+    fn corrupt(&self, i: usize) -> Error {
+        Error::CorruptIndex(self.file(BINS[i]))
+    }
+
+    /// A path from modules.dep made absolute: relative ones are below this
+    /// directory (kmod's path_join()).
+    fn full(&self, p: &[u8]) -> Vec<u8> {
+        if p.starts_with(b"/") {
+            p.to_vec()
+        } else {
+            self.file(p)
+        }
+    }
+
+    /// The modules.dep entry of module `name` (normalised).
+    pub fn dep(&self, name: &[u8]) -> Result<Option<Dep>, Error> {
+        // Module names have no ':' (kmod_lookup_alias_from_moddep_file()).
+        if name.contains(&b':') {
+            return Ok(None);
+        }
+        let owned;
+        let line = match self.bin(DEP_BIN)? {
+            Some(idx) => match idx.get(name).map_err(|_| self.corrupt(DEP_BIN))? {
+                Some(v) => v,
+                None => return Ok(None),
+            },
+            None => {
+                let Some(text) = self.text(DEP) else { return Ok(None) };
+                let found = text.split(|&c| c == b'\n').find(|l| l.iter().position(|&c| c == b':').is_some_and(|c| name::from_path(&l[..c]) == name));
+                match found {
+                    Some(l) => {
+                        owned = l.to_vec();
+                        &owned[..]
+                    }
+                    None => return Ok(None),
+                }
+            }
+        };
+        let colon = line.iter().position(|&c| c == b':').unwrap_or(line.len());
+        let deps = line.get(colon + 1..).unwrap_or_default().split(|&c| c == b' ' || c == b'\t').filter(|d| !d.is_empty()).map(|d| self.full(d)).collect();
+        Ok(Some(Dep { path: self.full(&line[..colon]), deps }))
+    }
+
+    /// The file of module `name` (normalised), from modules.dep.
+    pub fn module_path(&self, name: &[u8]) -> Option<Vec<u8>> {
+        self.dep(name).ok().flatten().map(|d| d.path)
+    }
+
+    /// The modules an alias index gives for `key` (normalised with
+    /// config::underscores()), in libkmod's order; the text files' patterns
+    /// are matched one by one when the index is missing.
+    pub fn aliases(&self, which: Aliases, key: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+        let i = which as usize;
+        if let Some(idx) = self.bin(i)? {
+            let found = idx.search_wild(key).map_err(|_| self.corrupt(i))?;
+            return Ok(found.into_iter().map(|(_, v)| v.to_vec()).collect());
+        }
+        let mut out = Vec::new();
+        let mut add = |pattern: &[u8], module: &[u8]| {
+            if crate::config::underscores(pattern).is_some_and(|p| glob::matches(&p, key)) {
+                out.push(module.to_vec());
+            }
+        };
+        match which {
+            Aliases::Builtin => {
+                // depmod makes modules.builtin.alias.bin from these entries
+                // (`name.alias=pattern`) and writes no text file for it.
+                for s in self.text(BUILTIN_MODINFO).unwrap_or_default().split(|&c| c == 0) {
+                    if let Some(dot) = s.iter().position(|&c| c == b'.') {
+                        if let Some(pattern) = s[dot + 1..].strip_prefix(b"alias=") {
+                            add(pattern, &s[..dot]);
+                        }
+                    }
+                }
+            }
+            _ => {
+                let file = if matches!(which, Aliases::Alias) { 3 } else { 4 };
+                for line in self.text(file).unwrap_or_default().split(|&c| c == b'\n') {
+                    let mut w = line.split(|&c| c == b' ').filter(|w| !w.is_empty());
+                    if let (Some(b"alias"), Some(pattern), Some(module)) = (w.next(), w.next(), w.next()) {
+                        add(pattern, module);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether modules.builtin(.bin) lists the module.
     pub fn is_builtin(&self, name: &[u8]) -> bool {
-        self.read(BUILTIN).is_some_and(|t| t.split(|&c| c == b'\n').any(|l| !l.is_empty() && name::from_path(l) == name))
+        match self.bin(BUILTIN_BIN) {
+            Ok(Some(idx)) => idx.get(name).ok().flatten().is_some(),
+            Ok(None) => self.text(BUILTIN).is_some_and(|t| t.split(|&c| c == b'\n').any(|l| !l.is_empty() && name::from_path(l) == name)),
+            Err(_) => false,
+        }
+    }
+
+    /// An alias index dumped as `modprobe -c` shows it: `alias KEY VALUE`
+    /// for every value, in key order.
+    pub fn dump(&self, which: Aliases, out: &mut crate::out::Out) -> Result<(), Error> {
+        let i = which as usize;
+        if let Some(idx) = self.bin(i)? {
+            for (key, values) in idx.dump().map_err(|_| self.corrupt(i))? {
+                for (_, v) in values {
+                    out.str("alias ").bytes(&key).byte(b' ').bytes(v).byte(b'\n');
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The `key=value` strings modules.builtin.modinfo holds for a built-in
     /// module (entries `name.key=value`, NUL-terminated), in file order.
     pub fn builtin_modinfo(&self, name: &[u8]) -> Option<Vec<Vec<u8>>> {
-        let all = self.read(BUILTIN_MODINFO)?;
+        let all = self.text(BUILTIN_MODINFO)?;
         let found: Vec<Vec<u8>> = all
             .split(|&c| c == 0)
             .filter_map(|s| {

@@ -10,6 +10,8 @@ pub mod insmod;
 pub mod lsmod;
 #[cfg(feature = "applet-modinfo")]
 pub mod modinfo;
+#[cfg(feature = "applet-modprobe")]
+pub mod modprobe;
 #[cfg(feature = "applet-rmmod")]
 pub mod rmmod;
 

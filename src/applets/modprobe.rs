@@ -1,0 +1,902 @@
+const USAGE: &str = "\
+Usage: modprobe [options] [-i] [-b] MODULE [PARAM=VALUE]...
+       modprobe [options] -a [-i] [-b] MODULE...
+       modprobe [options] -r [-i] MODULE...
+       modprobe [options] -c
+       modprobe [options] --dump-modversions FILE
+
+Load a module by name or alias with everything it needs, or remove one and
+what it no longer needs, as configured in modprobe.d.
+
+  -a, --all                  every argument is a module (to load, or with -r
+                             to remove)
+  -r, --remove               remove modules instead of loading them
+      --remove-holders       also remove the modules that use it (with -r)
+  -w, --wait=MSEC            with -r, wait up to MSEC for the module to be unused
+      --first-time           fail if the module is already loaded (or removed)
+  -i, --ignore-install       ignore install and remove commands and softdeps
+  -b, --use-blacklist        apply the blacklist to names too, not only aliases
+  -f, --force                ignore version magic and symbol versions
+      --force-modversion     ignore symbol versions
+      --force-vermagic       ignore version magic
+  -R, --resolve-alias        only print the modules a name resolves to
+  -D, --show-depends         only print what would be loaded, loaded or not
+  -c, --show-config          print the configuration and alias indexes
+      --dump-modversions     print the symbol versions a module file needs
+  -n, --dry-run              do everything but load or remove
+  -C, --config=PATH          read PATH (a file or directory) instead of modprobe.d
+  -d, --dirname=DIR          modules are in DIR/lib/modules
+  -S, --set-version=KVER     use KVER's modules instead of the running kernel's
+  -s, --syslog               messages to syslog, not stderr
+  -q, --quiet                no messages
+  -v, --verbose              print what is done (twice: more)
+  -h, --help                 show this help
+  -V, --version              show the version
+";
+
+use crate::args::{self, Flag};
+use crate::config::{underscores, Config};
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::file::{cpath, read_small};
+use crate::insert::{self, Failure};
+use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC};
+use crate::kmsg::Kmsg;
+use crate::moddir::{Aliases, ModDir};
+use crate::{glob, modfile, name, sysfs};
+use rustix::io::Errno;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStringExt;
+
+const FLAGS: &[Flag] = &[
+    ('a', "all", false),
+    ('r', "remove", false),
+    ('\u{1}', "remove-dependencies", false),
+    ('\u{1}', "remove-holders", false),
+    ('w', "wait", true),
+    ('R', "resolve-alias", false),
+    ('\u{1}', "first-time", false),
+    ('i', "ignore-install", false),
+    ('\u{1}', "ignore-remove", false),
+    ('b', "use-blacklist", false),
+    ('f', "force", false),
+    ('\u{1}', "force-modversion", false),
+    ('\u{1}', "force-vermagic", false),
+    ('D', "show-depends", false),
+    ('c', "showconfig", false),
+    ('\u{1}', "show-config", false),
+    ('\u{1}', "show-modversions", false),
+    ('\u{1}', "dump-modversions", false),
+    ('n', "dry-run", false),
+    ('\u{1}', "show", false),
+    ('C', "config", true),
+    ('d', "dirname", true),
+    ('S', "set-version", true),
+    ('s', "syslog", false),
+    ('q', "quiet", false),
+    ('v', "verbose", false),
+];
+const ALL: u32 = 1;
+const REMOVE: u32 = 1 << 1;
+const HOLDERS: u32 = 3 << 2;
+const WAIT: u32 = 1 << 4;
+const RESOLVE: u32 = 1 << 5;
+const FIRST_TIME: u32 = 1 << 6;
+const IGNORE_CMDS: u32 = 3 << 7;
+const BLACKLIST: u32 = 1 << 9;
+const FORCE: u32 = 1 << 10;
+const FORCE_MODVERSION: u32 = 1 << 11;
+const FORCE_VERMAGIC: u32 = 1 << 12;
+const SHOW_DEPENDS: u32 = 1 << 13;
+const SHOW_CONFIG: u32 = 3 << 14;
+const MODVERSIONS: u32 = 3 << 16;
+const DRY_RUN: u32 = 3 << 18;
+const CONFIG: u32 = 1 << 20;
+const DIRNAME: u32 = 1 << 21;
+const KVER: u32 = 1 << 22;
+const SYSLOG: u32 = 1 << 24;
+const QUIET: u32 = 1 << 25;
+const VERBOSE: u32 = 1 << 26;
+
+/// syslog priorities, which kmod's messages carry and -q/-v move the
+/// threshold of.
+const CRIT: u8 = 2;
+const ERR: u8 = 3;
+const WARNING: u8 = 4;
+
+/// How long a module the kernel is still initialising (`coming`) is waited
+/// for before modprobe goes on and lets the kernel sort it out.
+const COMING_WAIT_MS: u64 = 10_000;
+
+/// A module as libkmod knows it: by name, and by the alias it was found
+/// through, which decides whether the blacklist applies and which
+/// `options` lines count.
+#[derive(Clone)]
+struct Mod {
+    name: Vec<u8>,
+    alias: Option<Vec<u8>>,
+    /// Its file, when it came from another module's modules.dep line.
+    path: Option<Vec<u8>>,
+    /// Found through a built-in index.
+    builtin: bool,
+    /// Found through an install or remove command of exactly its name.
+    by_cmd: bool,
+}
+
+impl Mod {
+    fn new(name: &[u8], alias: Option<&[u8]>) -> Mod {
+        Mod { name: name.to_vec(), alias: alias.map(<[u8]>::to_vec), path: None, builtin: false, by_cmd: false }
+    }
+
+    fn same(&self, other: &Mod) -> bool {
+        self.name == other.name && self.alias == other.alias
+    }
+}
+
+/// One step of a load, in order.
+struct Step {
+    m: Mod,
+    /// An install command applies unless softdeps came with it (libkmod's
+    /// ignorecmd).
+    ignore_cmd: bool,
+}
+
+struct Probe<'a, K: Kernel> {
+    ctx: &'a mut Ctx<K>,
+    cfg: Config,
+    dir: ModDir,
+    /// The directory as messages name it.
+    dirname: Vec<u8>,
+    verbose: u8,
+    /// The priority of "not found" and similar (FATAL; WARNING with -a).
+    log_priority: u8,
+    /// A FATAL message was printed: kmod exits right there.
+    fatal: bool,
+    flags: u32,
+    show: bool,
+    dry_run: bool,
+    ignore_loaded: bool,
+    wait_ms: u64,
+    // Per probe (libkmod's visited/required marks).
+    visited: Vec<Mod>,
+    required: Vec<Mod>,
+}
+
+pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
+    let args = with_env_options(args);
+    let opts = match args::parse(ctx, args, FLAGS, USAGE) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if opts.has(SYSLOG) {
+        ctx.err.to_syslog();
+    }
+    let mut verbose = WARNING;
+    let mut wait_ms = 0;
+    let mut configs = Vec::new();
+    let (mut root, mut kver) = (None, None);
+    for (bit, value) in &opts.seq {
+        match *bit {
+            QUIET => verbose = 0,
+            VERBOSE => verbose = verbose.saturating_add(1),
+            CONFIG => configs.push(value.clone()),
+            DIRNAME => root = Some(value.clone()),
+            KVER => kver = Some(value.clone()),
+            WAIT => match std::str::from_utf8(value).ok().and_then(parse_ulong) {
+                Some(ms) => wait_ms = ms,
+                None => return ctx.fail(Error::BadWait(value.clone())),
+            },
+            _ => {}
+        }
+    }
+    // Install commands that run modprobe again get the same options.
+    for (bit, arg) in [(CONFIG, "-C"), (SYSLOG, "-s"), (QUIET, "-q"), (VERBOSE, "-v")] {
+        for (_, value) in opts.seq.iter().filter(|(b, _)| *b == bit) {
+            env_options_append(arg);
+            if bit == CONFIG {
+                env_options_append(&String::from_utf8_lossy(value));
+            }
+        }
+    }
+    if opts.words.is_empty() && !opts.has(SHOW_CONFIG) {
+        if verbose >= ERR {
+            ctx.report(Error::MissingParams);
+        }
+        return 1;
+    }
+    let (dir, dirname) = if root.is_some() || kver.is_some() {
+        let mut base = root.unwrap_or_default();
+        if !base.is_empty() && !base.starts_with(b"/") {
+            // kmod makes -d absolute against the working directory.
+            let cwd = std::env::current_dir().map(|d| d.into_os_string().into_vec()).unwrap_or_default();
+            base = [&cwd[..], b"/", &base].concat();
+        }
+        let dir = ModDir::at(&base, &kver.unwrap_or_else(|| ctx.k.release()));
+        let name = dir.path.clone();
+        (dir, name)
+    } else {
+        let dir = ModDir::running(&ctx.k);
+        let name = [&b"/lib/modules/"[..], &ctx.k.release()].concat();
+        (dir, name)
+    };
+    let cmdline = cpath(ctx.k.root(), &[b"/proc/cmdline"]).ok().and_then(|p| read_small(&p).ok());
+    let cfg = Config::load(ctx.k.root(), &configs, &dir.path, cmdline.as_deref());
+    let flags = opts.flags;
+    let mut p = Probe {
+        ctx,
+        cfg,
+        dir,
+        dirname,
+        verbose,
+        log_priority: if flags & ALL != 0 { WARNING } else { CRIT },
+        fatal: false,
+        flags,
+        show: flags & SHOW_DEPENDS != 0 || verbose > WARNING,
+        dry_run: flags & (DRY_RUN | SHOW_DEPENDS) != 0,
+        ignore_loaded: flags & SHOW_DEPENDS != 0,
+        wait_ms,
+        visited: Vec::new(),
+        required: Vec::new(),
+    };
+    for w in std::mem::take(&mut p.cfg.warnings) {
+        p.log(ERR, w);
+    }
+    let words = opts.words;
+    let ok = if flags & SHOW_CONFIG != 0 {
+        p.show_config()
+    } else if flags & MODVERSIONS != 0 {
+        p.modversions(&words[0])
+    } else if flags & REMOVE != 0 {
+        let mut ok = true;
+        for w in &words {
+            ok &= p.rmmod(w);
+            if p.fatal {
+                break;
+            }
+        }
+        ok
+    } else if flags & ALL != 0 {
+        let mut ok = true;
+        for w in &words {
+            ok &= p.insmod(w, None);
+            if p.fatal {
+                break;
+            }
+        }
+        ok
+    } else {
+        let params = (words.len() > 1).then(|| crate::params::join(words[1..].iter().map(|w| &w[..])));
+        p.insmod(&words[0], params)
+    };
+    p.ctx.flush();
+    (!ok || p.fatal) as i32
+}
+
+impl<K: Kernel> Probe<'_, K> {
+    /// kmod's log_printf(): printed when the priority passes -q/-v; a FATAL
+    /// one that is printed ends the run.
+    fn log(&mut self, prio: u8, e: Error) {
+        if prio > self.verbose {
+            return;
+        }
+        let level = match prio {
+            CRIT => "FATAL",
+            ERR => "ERROR",
+            _ => "WARNING",
+        };
+        e.report_at(self.ctx.applet, level, &mut self.ctx.err);
+        self.ctx.err.flush();
+        self.fatal |= prio <= CRIT;
+    }
+
+    /// A line of -v / -n / --show-depends output, at once, so that it comes
+    /// before what an install command prints.
+    fn say(&mut self, parts: &[&[u8]]) {
+        if self.show {
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    self.ctx.out.byte(b' ');
+                }
+                self.ctx.out.bytes(p);
+            }
+            self.ctx.out.byte(b'\n').flush();
+        }
+    }
+
+    /// kmod_module_new_from_lookup(): the first source that knows the name
+    /// gives the list.
+    fn lookup(&self, given: &[u8]) -> Result<Vec<Mod>, Error> {
+        let Some(key) = alias_normalize(given) else { return Ok(Vec::new()) };
+        let key = &key[..];
+        let found: Vec<Mod> = self.cfg.aliases.iter().filter(|(pattern, _)| glob::matches(pattern, key)).map(|(pattern, m)| Mod::new(m, Some(pattern))).collect();
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        if self.dir.dep(key)?.is_some() {
+            return Ok(vec![Mod::new(key, None)]);
+        }
+        let from_index = |which, builtin| -> Result<Vec<Mod>, Error> {
+            Ok(self.dir.aliases(which, key)?.iter().map(|m| Mod { builtin, ..Mod::new(m, Some(key)) }).collect())
+        };
+        if key.starts_with(b"symbol:") {
+            let found = from_index(Aliases::Symbols, false)?;
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        for cmds in [&self.cfg.install, &self.cfg.remove] {
+            if cmds.iter().any(|(m, _)| m == key) {
+                return Ok(vec![Mod { by_cmd: true, ..Mod::new(key, None) }]);
+            }
+        }
+        let found = from_index(Aliases::Alias, false)?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        if self.dir.is_builtin(key) {
+            return Ok(vec![Mod { builtin: true, ..Mod::new(key, None) }]);
+        }
+        from_index(Aliases::Builtin, true)
+    }
+
+    /// lookup(), with a damaged index reported and taken as "not found".
+    fn lookup_or_report(&mut self, given: &[u8]) -> Vec<Mod> {
+        self.lookup(given).unwrap_or_else(|e| {
+            self.log(ERR, e);
+            Vec::new()
+        })
+    }
+
+    fn is_builtin(&self, m: &Mod) -> bool {
+        m.builtin || self.dir.is_builtin(&m.name)
+    }
+
+    /// The module's file: its own, or the one modules.dep names.
+    fn path(&self, m: &Mod) -> Option<Vec<u8>> {
+        m.path.clone().or_else(|| self.dir.dep(&m.name).ok().flatten().map(|d| d.path))
+    }
+
+    /// What it depends on, to be loaded in this order (modules.dep lists
+    /// them the other way round).
+    fn dependencies(&self, m: &Mod) -> Vec<Mod> {
+        let deps = self.dir.dep(&m.name).ok().flatten().map(|d| d.deps).unwrap_or_default();
+        deps.into_iter().rev().map(|p| Mod { path: Some(p.clone()), ..Mod::new(&name::from_path(&p), None) }).collect()
+    }
+
+    /// /sys/module/NAME/initstate as libkmod reads it: `None` when the
+    /// module is not loaded; a directory without the file is a module
+    /// "coming" to kmod.
+    fn initstate(&self, m: &Mod) -> Option<sysfs::State> {
+        if self.is_builtin(m) {
+            return Some(sysfs::State::Builtin);
+        }
+        if !name::plausible(&m.name) {
+            return None;
+        }
+        let root = self.ctx.k.root();
+        let state = cpath(root, &[b"/sys/module/", &m.name, b"/initstate"]).ok().and_then(|p| read_small(&p).ok());
+        match state.as_deref() {
+            Some(b"live\n") => Some(sysfs::State::Live),
+            Some(b"going\n") => Some(sysfs::State::Going),
+            Some(_) => Some(sysfs::State::Coming),
+            None => cpath(root, &[b"/sys/module/", &m.name]).ok().and_then(|p| crate::file::stat_dir(&p)).filter(|&d| d).map(|_| sysfs::State::Coming),
+        }
+    }
+
+    /// Whether the module is live or built in. One the kernel is still
+    /// initialising for someone else is waited for, so that two modprobes
+    /// racing on one module both succeed.
+    fn in_kernel(&mut self, m: &Mod) -> bool {
+        let mut waited = 0;
+        let mut pause = 1;
+        loop {
+            match self.initstate(m) {
+                Some(sysfs::State::Live | sysfs::State::Builtin) => return true,
+                // The file is there only for modules being loaded.
+                Some(sysfs::State::Coming) if waited < COMING_WAIT_MS && self.has_initstate(m) => {
+                    self.ctx.k.sleep_ms(pause);
+                    waited += pause;
+                    pause = (pause * 2).min(100);
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    fn has_initstate(&self, m: &Mod) -> bool {
+        cpath(self.ctx.k.root(), &[b"/sys/module/", &m.name, b"/initstate"]).is_ok_and(|p| rustix::fs::access(p.as_c_str(), rustix::fs::Access::EXISTS).is_ok())
+    }
+
+    fn is_blacklisted(&self, m: &Mod) -> bool {
+        self.cfg.blacklist.iter().any(|b| *b == m.name)
+    }
+
+    /// The `options` lines for the module, by its name or the alias it was
+    /// found through, joined by spaces.
+    fn options(&self, m: &Mod) -> Option<Vec<u8>> {
+        let parts: Vec<&[u8]> = self.cfg.options.iter().filter(|(n, o)| !o.is_empty() && (*n == m.name || Some(n) == m.alias.as_ref())).map(|(_, o)| &o[..]).collect();
+        (!parts.is_empty()).then(|| parts.join(&b' '))
+    }
+
+    /// The module's install or remove command: the first whose pattern
+    /// matches its name, or the one of exactly its name it was found by.
+    fn command(list: &[(Vec<u8>, Vec<u8>)], m: &Mod) -> Option<Vec<u8>> {
+        let exact = list.iter().find(|(n, _)| m.by_cmd && *n == m.name);
+        exact.or_else(|| list.iter().find(|(n, _)| glob::matches(n, &m.name))).map(|(_, c)| c.clone())
+    }
+
+    /// The first matching softdep line's modules, each looked up in full.
+    fn softdeps(&mut self, m: &Mod) -> (Vec<Mod>, Vec<Mod>) {
+        let Some(i) = self.cfg.softdeps.iter().position(|s| glob::matches(&s.name, &m.name)) else { return Default::default() };
+        let (pre, post) = (self.cfg.softdeps[i].pre.clone(), self.cfg.softdeps[i].post.clone());
+        let mut find = |names: Vec<Vec<u8>>| {
+            let mut out = Vec::new();
+            for n in names {
+                match alias_normalize(&n) {
+                    None => self.log(ERR, Error::Softdep(n)),
+                    Some(_) => out.extend(self.lookup_or_report(&n)),
+                }
+            }
+            out
+        };
+        let pre = find(pre);
+        let post = find(post);
+        (pre, post)
+    }
+
+    // ---- loading (kmod_module_probe_insert_module()) ----
+
+    /// modprobe's insmod(): everything NAME resolves to, loaded.
+    fn insmod(&mut self, given: &[u8], extra: Option<Vec<u8>>) -> bool {
+        let list = self.lookup_or_report(given);
+        if list.is_empty() {
+            let e = Error::NotFoundIn { name: given.to_vec(), dir: self.dirname.clone() };
+            self.log(self.log_priority, e);
+            return false;
+        }
+        let mut ok = true;
+        for m in list {
+            if self.flags & RESOLVE != 0 {
+                self.ctx.out.bytes(&m.name).byte(b'\n');
+                continue;
+            }
+            if let Err(errno) = self.probe(&m, extra.as_deref()) {
+                self.log(ERR, Error::ProbeInsert { name: m.name.clone(), errno });
+                ok = false;
+            }
+            if self.fatal {
+                break;
+            }
+        }
+        ok
+    }
+
+    fn probe(&mut self, m: &Mod, extra: Option<&[u8]>) -> Result<(), Errno> {
+        let first_time = self.flags & FIRST_TIME != 0;
+        if !self.ignore_loaded && self.in_kernel(m) {
+            return if first_time { Err(Errno::EXIST) } else { Ok(()) };
+        }
+        // Blacklisted: quietly nothing, as kmod (an alias always; a name
+        // with -b).
+        if (m.alias.is_some() || self.flags & BLACKLIST != 0) && self.is_blacklisted(m) {
+            return Ok(());
+        }
+        self.visited.clear();
+        self.required.clear();
+        let mut list = Vec::new();
+        self.probe_list(m, true, self.flags & IGNORE_CMDS != 0, &mut list);
+        for step in &list {
+            let s = &step.m;
+            let top = s.same(m);
+            let r = if !self.ignore_loaded && self.in_kernel(s) {
+                Err(Errno::EXIST)
+            } else {
+                let options = concat_options(self.options(s), if top { extra } else { None });
+                match Self::command(&self.cfg.install, s).filter(|_| !step.ignore_cmd) {
+                    Some(cmd) => {
+                        self.say(&[b"install", &cmd, &options]);
+                        if self.dry_run { Ok(()) } else { self.run_install(s, &cmd, &options) }
+                    }
+                    None => self.insert(s, &options, top),
+                }
+            };
+            match r {
+                Err(Errno::EXIST) if top && first_time => return r,
+                // Loaded meanwhile: what we wanted.
+                Err(Errno::EXIST) => {}
+                // Softdeps may fail; the module and its dependencies not.
+                Err(_) if self.required.iter().any(|x| x.same(s)) => return r,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// __kmod_module_get_probe_list(): dependencies first (each with its
+    /// softdeps around it), then the module with its own.
+    fn probe_list(&mut self, m: &Mod, required: bool, ignore_cmd: bool, list: &mut Vec<Step>) {
+        if self.visited.iter().any(|v| v.same(m)) {
+            return;
+        }
+        self.visited.push(m.clone());
+        let deps = self.dependencies(m);
+        if required {
+            self.required.push(m.clone());
+            self.required.extend(deps.iter().cloned());
+        }
+        for d in &deps {
+            self.with_softdeps(d, list);
+        }
+        if ignore_cmd {
+            list.push(Step { m: m.clone(), ignore_cmd: true });
+        } else {
+            self.with_softdeps(m, list);
+        }
+    }
+
+    fn with_softdeps(&mut self, m: &Mod, list: &mut Vec<Step>) {
+        let (pre, post) = self.softdeps(m);
+        for p in &pre {
+            self.probe_list(p, false, false, list);
+        }
+        let ignore_cmd = !pre.is_empty() || !post.is_empty();
+        // libkmod keeps the mark on the module object, so it holds for
+        // every place the module appears in the list.
+        for s in list.iter_mut().filter(|s| s.m.same(m)) {
+            s.ignore_cmd = ignore_cmd;
+        }
+        list.push(Step { m: m.clone(), ignore_cmd });
+        for p in &post {
+            self.probe_list(p, false, false, list);
+        }
+    }
+
+    /// One module into the kernel (kmod_module_insert_module()), or what
+    /// -n/-v/--show-depends print for it.
+    fn insert(&mut self, m: &Mod, options: &[u8], top: bool) -> Result<(), Errno> {
+        let Some(path) = self.path(m) else {
+            // A built-in module or an alias without a file: kmod prints
+            // only the former, and fails the load of the latter.
+            if self.initstate(m) == Some(sysfs::State::Builtin) {
+                self.say(&[b"builtin", &m.name]);
+            }
+            if self.dry_run {
+                return Ok(());
+            }
+            self.log(ERR, Error::NoFile(m.name.clone()));
+            return Err(Errno::NOENT);
+        };
+        self.say(&[b"insmod", &path, options]);
+        if self.dry_run {
+            return Ok(());
+        }
+        let fd = match modfile::open_module(&path) {
+            Ok(fd) => fd,
+            Err(e) => {
+                self.log(ERR, e);
+                return Err(Errno::NOENT);
+            }
+        };
+        let mut flags = 0;
+        if self.flags & (FORCE | FORCE_MODVERSION) != 0 {
+            flags |= MODULE_INIT_IGNORE_MODVERSIONS;
+        }
+        if self.flags & (FORCE | FORCE_VERMAGIC) != 0 {
+            flags |= MODULE_INIT_IGNORE_VERMAGIC;
+        }
+        // Parameters come from files and the command line, which cannot
+        // hold a NUL in the middle of a word.
+        let params = CString::new(options).unwrap_or_default();
+        let log = Kmsg::open(&self.ctx.k);
+        match insert::insert(self.ctx, &path, &fd, &params, flags) {
+            Ok(_) => Ok(()),
+            Err(Failure::File(e)) => {
+                self.log(ERR, e);
+                Err(Errno::NOEXEC)
+            }
+            Err(Failure::Kernel(errno, image)) => {
+                if errno != Errno::EXIST && self.verbose >= ERR {
+                    // Where kmod says "see dmesg": which file, what the
+                    // kernel said, and a dependency cycle if there is one.
+                    if !top {
+                        self.ctx.report(Error::Insert { path: path.clone(), errno });
+                    }
+                    insert::explain(self.ctx, &path, &fd, image, errno, &log);
+                    if let Some(chain) = self.cycle(m) {
+                        self.log(ERR, Error::DepCycle(chain));
+                    }
+                }
+                Err(errno)
+            }
+        }
+    }
+
+    /// A module that its own dependencies depend on (a hand-edited or
+    /// damaged modules.dep; depmod refuses to write one).
+    fn cycle(&self, m: &Mod) -> Option<Vec<Vec<u8>>> {
+        let me = self.dir.dep(&m.name).ok()??;
+        for d in &me.deps {
+            let dn = name::from_path(d);
+            if self.dir.dep(&dn).ok()??.deps.iter().any(|x| *x == me.path) {
+                return Some(vec![m.name.clone(), dn, m.name.clone()]);
+            }
+        }
+        None
+    }
+
+    /// An install command through /bin/sh, `$CMDLINE_OPTS` replaced by the
+    /// options, MODPROBE_MODULE set (libkmod's command_do()).
+    fn run_install(&mut self, m: &Mod, cmd: &[u8], options: &[u8]) -> Result<(), Errno> {
+        let cmd = replace(cmd, b"$CMDLINE_OPTS", options);
+        match shell(&cmd, &m.name) {
+            0 => Ok(()),
+            code => {
+                self.log(ERR, Error::InstallFailed { cmd, name: m.name.clone(), code });
+                Err(Errno::INVAL)
+            }
+        }
+    }
+
+    // ---- removing (modprobe.c's rmmod_do_module()) ----
+
+    fn rmmod(&mut self, given: &[u8]) -> bool {
+        let list = self.lookup_or_report(given);
+        if list.is_empty() {
+            self.log(self.log_priority, Error::ModuleNotFound(given.to_vec()));
+            return false;
+        }
+        for m in list {
+            let holders = self.flags & HOLDERS != 0;
+            if self.remove_module(&m, holders, false).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn remove_module(&mut self, m: &Mod, holders: bool, ignore_builtin: bool) -> Result<(), Errno> {
+        let (mut pre, mut post, mut cmd) = Default::default();
+        if self.flags & IGNORE_CMDS == 0 {
+            (pre, post) = self.softdeps(m);
+            cmd = Self::command(&self.cfg.remove, m);
+        }
+        if cmd.is_none() && !self.ignore_loaded {
+            match self.initstate(m) {
+                None if self.flags & FIRST_TIME != 0 => {
+                    self.log(self.log_priority, Error::NotInKernel(m.name.clone()));
+                    return Err(Errno::NOENT);
+                }
+                None => return Ok(()),
+                Some(sysfs::State::Builtin) if ignore_builtin => return Ok(()),
+                Some(sysfs::State::Builtin) => {
+                    self.log(self.log_priority, Error::Builtin(m.name.clone()));
+                    return Err(Errno::NOENT);
+                }
+                _ => {}
+            }
+        }
+        self.remove_list(&post, false)?;
+        if holders {
+            let hs: Vec<Mod> = sysfs::holders(&self.ctx.k, &m.name).iter().map(|h| Mod::new(h, None)).collect();
+            self.remove_list(&hs, true)?;
+        }
+        if cmd.is_none() && !self.ignore_loaded && self.wait_ms == 0 && self.refcnt(m).is_some_and(|n| n > 0) {
+            self.log(self.log_priority, Error::InUseStop(m.name.clone()));
+            return Err(Errno::BUSY);
+        }
+        match &cmd {
+            None => self.delete(m)?,
+            Some(c) => {
+                let c = replace(c, b"$CMDLINE_OPTS", b"");
+                self.say(&[b"remove", &c]);
+                if !self.dry_run && shell(&c, &m.name) != 0 {
+                    self.log(self.log_priority, Error::RemoveCmdFailed(m.name.clone()));
+                    return Err(Errno::INVAL);
+                }
+            }
+        }
+        if cmd.is_none() {
+            // What it used and nothing else uses any more; failures here
+            // are not the user's concern.
+            for d in self.dependencies(m) {
+                if self.refcnt(&d) == Some(0) {
+                    let _ = self.delete(&d);
+                }
+            }
+        }
+        let _ = self.remove_list(&pre, false);
+        Ok(())
+    }
+
+    /// Removes `list` last to first; with `stop`, the first failure ends it.
+    fn remove_list(&mut self, list: &[Mod], stop: bool) -> Result<(), Errno> {
+        for m in list.iter().rev() {
+            let r = self.remove_module(m, false, true);
+            if self.fatal || (stop && r.is_err()) {
+                return r.and(Err(Errno::CANCELED));
+            }
+        }
+        Ok(())
+    }
+
+    fn refcnt(&self, m: &Mod) -> Option<i64> {
+        if !name::plausible(&m.name) {
+            return None;
+        }
+        sysfs::refcnt(&self.ctx.k, &m.name).ok()
+    }
+
+    /// delete_module(2), with -w's wait while the module is in use.
+    fn delete(&mut self, m: &Mod) -> Result<(), Errno> {
+        self.say(&[b"rmmod", &m.name]);
+        if self.dry_run {
+            return Ok(());
+        }
+        let flags = O_NONBLOCK | if self.flags & FORCE != 0 { O_TRUNC } else { 0 };
+        let cname = CString::new(m.name.clone()).map_err(|_| Errno::NOENT)?;
+        let (mut waited, mut pause) = (0, 1);
+        loop {
+            match self.ctx.k.delete_module(&cname, flags) {
+                Err(Errno::AGAIN) if waited < self.wait_ms => {
+                    let step = pause.min(self.wait_ms - waited);
+                    self.ctx.k.sleep_ms(step);
+                    waited += step;
+                    pause = (pause * 2).min(1000);
+                }
+                Err(errno) => {
+                    self.log(ERR, Error::CouldNotRemove { name: m.name.clone(), errno });
+                    return Err(errno);
+                }
+                Ok(()) => return Ok(()),
+            }
+        }
+    }
+
+    // ---- queries ----
+
+    /// `modprobe -c`: the configuration as libkmod holds it, then the
+    /// alias and symbol indexes.
+    fn show_config(&mut self) -> bool {
+        let c = &self.cfg;
+        let o = &mut self.ctx.out;
+        for b in &c.blacklist {
+            o.str("blacklist ").bytes(b).byte(b'\n');
+        }
+        for (label, list) in [("install ", &c.install), ("remove ", &c.remove), ("alias ", &c.aliases), ("options ", &c.options)] {
+            for (k, v) in list {
+                o.str(label).bytes(k).byte(b' ').bytes(v).byte(b'\n');
+            }
+        }
+        for s in &c.softdeps {
+            o.str("softdep ").bytes(&s.name).byte(b' ').bytes(&s.value()).byte(b'\n');
+        }
+        o.str("\n# End of configuration files. Dumping indexes now:\n\n");
+        for which in [Aliases::Alias, Aliases::Symbols] {
+            if let Err(e) = self.dir.dump(which, &mut self.ctx.out) {
+                self.log(ERR, e);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `--dump-modversions FILE`: the `__versions` table, CRC and symbol.
+    fn modversions(&mut self, file: &[u8]) -> bool {
+        let Ok(image) = modfile::load(file) else {
+            self.log(self.log_priority, Error::ModuleNotFound(file.to_vec()));
+            return false;
+        };
+        let Some(versions) = modfile::versions(&image) else {
+            self.log(self.log_priority, Error::ModuleNotFound(file.to_vec()));
+            return false;
+        };
+        for (crc, sym) in versions {
+            self.ctx.out.str("0x").bytes(&hex8(crc)).byte(b'\t').bytes(sym).byte(b'\n');
+        }
+        true
+    }
+}
+
+/// `%08x` of a CRC (wider values in full, as printf does).
+fn hex8(v: u64) -> Vec<u8> {
+    let digits = (16 - v.leading_zeros() as usize / 4).max(8);
+    (0..digits).rev().map(|i| b"0123456789abcdef"[(v >> (4 * i)) as usize & 15]).collect()
+}
+
+/// libkmod's module_options_concat(): configured options, a space, and the
+/// command line's (the space even when there are none).
+fn concat_options(configured: Option<Vec<u8>>, extra: Option<&[u8]>) -> Vec<u8> {
+    match (configured, extra) {
+        (Some(c), e) => [&c[..], b" ", e.unwrap_or_default()].concat(),
+        (None, e) => e.unwrap_or_default().to_vec(),
+    }
+}
+
+/// kmod's alias_normalize(): `-` as `_` outside bracket expressions, which
+/// must be closed.
+fn alias_normalize(given: &[u8]) -> Option<Vec<u8>> {
+    underscores(given)
+}
+
+fn replace(s: &[u8], what: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(what) {
+            out.extend_from_slice(with);
+            i += what.len();
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// system(3): `/bin/sh -c CMD`, with MODPROBE_MODULE set; the exit code,
+/// or 1 when the shell could not run or was killed.
+fn shell(cmd: &[u8], module: &[u8]) -> i32 {
+    use std::os::unix::ffi::OsStrExt;
+    std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(std::ffi::OsStr::from_bytes(cmd))
+        .env("MODPROBE_MODULE", std::ffi::OsStr::from_bytes(module))
+        .status()
+        .ok()
+        .and_then(|s| s.code())
+        .unwrap_or(1)
+}
+
+/// strtoul(s, &end, 0) accepting the whole string: decimal, 0x hex, 0 octal.
+fn parse_ulong(s: &str) -> Option<u64> {
+    let s = s.trim_start();
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else if s.len() > 1 && s.starts_with('0') {
+        u64::from_str_radix(&s[1..], 8).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// $MODPROBE_OPTIONS in front of the arguments, split at spaces, quotes
+/// grouping (kmod's prepend_options_from_env()).
+fn with_env_options(args: Vec<OsString>) -> Vec<OsString> {
+    let Some(env) = std::env::var_os("MODPROBE_OPTIONS") else { return args };
+    let mut words: Vec<OsString> = Vec::new();
+    let (mut word, mut quote, mut any) = (Vec::new(), None, false);
+    for &c in env.as_encoded_bytes() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => word.push(c),
+            None if c == b' ' => {
+                if any {
+                    words.push(OsString::from_vec(std::mem::take(&mut word)));
+                }
+                any = false;
+            }
+            None if c == b'"' || c == b'\'' => {
+                quote = Some(c);
+                any = true;
+            }
+            None => {
+                word.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(OsString::from_vec(word));
+    }
+    words.extend(args);
+    words
+}
+
+fn env_options_append(value: &str) {
+    let new = match std::env::var("MODPROBE_OPTIONS") {
+        Ok(old) => old + " " + value,
+        Err(_) => value.to_string(),
+    };
+    std::env::set_var("MODPROBE_OPTIONS", new);
+}

@@ -1,0 +1,96 @@
+//! Putting one module file into the kernel, shared by insmod and modprobe:
+//! which syscall and which flags, who decompresses, and, when the kernel
+//! says no, why.
+
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::kernel::{Kernel, MODULE_INIT_COMPRESSED_FILE, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
+use crate::kmsg::Kmsg;
+use crate::modfile;
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::io::Errno;
+use std::ffi::CStr;
+
+/// Why a load failed.
+pub enum Failure {
+    /// The kernel refused it; the image, when it was read, for explain().
+    Kernel(Errno, Option<Vec<u8>>),
+    /// The file could not be read or decompressed.
+    File(Error),
+}
+
+/// Loads the module in `fd` (the file `path`) with `params`. `flags` are
+/// finit_module's IGNORE flags. Returns how it went in, for `-v`.
+pub fn insert<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &OwnedFd, params: &CStr, flags: u32) -> Result<&'static str, Failure> {
+    let mut magic = [0u8; 6];
+    let n = rustix::io::pread(fd, &mut magic, 0).unwrap_or(0);
+    let compressed = modfile::compression(&magic[..n]);
+    // A file compressed in the one format the kernel decompresses itself
+    // (CONFIG_MODULE_DECOMPRESS, Linux >= 5.17) goes to it as it is; any
+    // other compressed file is decompressed here.
+    let by_kernel = compressed.is_some_and(|f| kernel_format(ctx) == Some(f));
+    let mut result = Err(Errno::NOSYS);
+    if compressed.is_none() || by_kernel {
+        result = ctx.k.finit_module(fd.as_fd(), params, flags | if by_kernel { MODULE_INIT_COMPRESSED_FILE } else { 0 });
+    }
+    let fallback = match result {
+        // Kernels before 3.8, or a seccomp filter: the old interface.
+        Err(Errno::NOSYS) => true,
+        // The kernel claimed the format but cannot take it after all.
+        Err(Errno::OPNOTSUPP | Errno::INVAL) => by_kernel,
+        _ => false,
+    };
+    if !fallback {
+        return match result {
+            Ok(()) if by_kernel => Ok(" with finit_module(2), decompressed by the kernel\n"),
+            Ok(()) => Ok(" with finit_module(2)\n"),
+            Err(errno) => Err(Failure::Kernel(errno, None)),
+        };
+    }
+    let mut img = modfile::read_module(fd, path).and_then(|data| modfile::decompressed(data, path)).map_err(Failure::File)?;
+    modfile::strip_for_force(&mut img, flags & MODULE_INIT_IGNORE_MODVERSIONS != 0, flags & MODULE_INIT_IGNORE_VERMAGIC != 0);
+    match ctx.k.init_module(&img, params) {
+        Ok(()) if compressed.is_some() => Ok(" with init_module(2), decompressed by modbox\n"),
+        Ok(()) => Ok(" with init_module(2)\n"),
+        Err(errno) => Err(Failure::Kernel(errno, Some(img))),
+    }
+}
+
+/// The format /sys/module/compression names: `xz`, `gzip` or `zstd` and a
+/// newline (kernel/module/decompress.c), when the kernel decompresses.
+fn kernel_format<K: Kernel>(ctx: &Ctx<K>) -> Option<&'static str> {
+    let p = crate::file::cpath(ctx.k.root(), &[b"/sys/module/compression"]).ok()?;
+    let text = crate::file::read_small(&p).ok()?;
+    ["xz", "gzip", "zstd"].into_iter().find(|f| text.strip_suffix(b"\n") == Some(f.as_bytes()))
+}
+
+/// Says why a load failed, where kmod only says "see dmesg": what the kernel
+/// logged during the attempt (the missing symbol, the bad signature), and for
+/// ENOEXEC what is wrong with the file as modbox sees it.
+pub fn explain<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &OwnedFd, image: Option<Vec<u8>>, errno: Errno, log: &Kmsg) {
+    for rec in log.records() {
+        ctx.report(Error::KernelLog(rec));
+    }
+    if errno != Errno::NOEXEC {
+        return;
+    }
+    let Some(image) = image.or_else(|| modfile::read_module(fd, path).ok()) else { return };
+    let path = path.to_vec();
+    let hint = if let Some(format) = modfile::compression(&image) {
+        Error::Compressed { path, format }
+    } else if !image.starts_with(b"\x7fELF") {
+        Error::NotElf(path)
+    } else {
+        match modfile::modinfo_section(&image).and_then(|info| modfile::modinfo_value(info, b"vermagic")) {
+            None => Error::NoVermagic(path),
+            Some(magic) => {
+                let release = ctx.k.release();
+                if magic.split(|&c| c == b' ').next() == Some(&release[..]) {
+                    return;
+                }
+                Error::Vermagic { path, magic: magic.to_vec(), release }
+            }
+        }
+    };
+    ctx.report(hint);
+}
