@@ -94,9 +94,9 @@ const DRY_RUN: u32 = 3 << 18;
 const CONFIG: u32 = 1 << 20;
 const DIRNAME: u32 = 1 << 21;
 const KVER: u32 = 1 << 22;
-const SYSLOG: u32 = 1 << 24;
-const QUIET: u32 = 1 << 25;
-const VERBOSE: u32 = 1 << 26;
+const SYSLOG: u32 = 1 << 23;
+const QUIET: u32 = 1 << 24;
+const VERBOSE: u32 = 1 << 25;
 
 /// syslog priorities, which kmod's messages carry and -q/-v move the
 /// threshold of.
@@ -157,6 +157,8 @@ struct Probe<'a, K: Kernel> {
     dry_run: bool,
     ignore_loaded: bool,
     wait_ms: u64,
+    /// $MODPROBE_OPTIONS for install and remove commands.
+    child_opts: Option<Vec<u8>>,
     // Per probe (libkmod's visited/required marks).
     visited: Vec<Mod>,
     required: Vec<Mod>,
@@ -189,13 +191,22 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             _ => {}
         }
     }
-    // Install commands that run modprobe again get the same options.
-    for (bit, arg) in [(CONFIG, "-C"), (SYSLOG, "-s"), (QUIET, "-q"), (VERBOSE, "-v")] {
-        for (_, value) in opts.seq.iter().filter(|(b, _)| *b == bit) {
-            env_options_append(arg);
-            if bit == CONFIG {
-                env_options_append(&String::from_utf8_lossy(value));
-            }
+    // Install commands that run modprobe again get the same options
+    // (kmod appends them to $MODPROBE_OPTIONS).
+    let mut child_opts = std::env::var_os("MODPROBE_OPTIONS").map(OsString::into_vec);
+    for (bit, value) in &opts.seq {
+        let arg: &[u8] = match *bit {
+            CONFIG => b"-C",
+            SYSLOG => b"-s",
+            QUIET => b"-q",
+            VERBOSE => b"-v",
+            _ => continue,
+        };
+        for word in [arg, value].into_iter().filter(|w| !w.is_empty()) {
+            child_opts = Some(match child_opts {
+                Some(old) => [&old[..], b" ", word].concat(),
+                None => word.to_vec(),
+            });
         }
     }
     if opts.words.is_empty() && !opts.has(SHOW_CONFIG) {
@@ -235,6 +246,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         dry_run: flags & (DRY_RUN | SHOW_DEPENDS) != 0,
         ignore_loaded: flags & SHOW_DEPENDS != 0,
         wait_ms,
+        child_opts,
         visited: Vec::new(),
         required: Vec::new(),
     };
@@ -628,7 +640,7 @@ impl<K: Kernel> Probe<'_, K> {
     /// options, MODPROBE_MODULE set (libkmod's command_do()).
     fn run_install(&mut self, m: &Mod, cmd: &[u8], options: &[u8]) -> Result<(), Errno> {
         let cmd = replace(cmd, b"$CMDLINE_OPTS", options);
-        match shell(&cmd, &m.name) {
+        match shell(&cmd, &m.name, &self.child_opts) {
             0 => Ok(()),
             code => {
                 self.log(ERR, Error::InstallFailed { cmd, name: m.name.clone(), code });
@@ -689,7 +701,7 @@ impl<K: Kernel> Probe<'_, K> {
             Some(c) => {
                 let c = replace(c, b"$CMDLINE_OPTS", b"");
                 self.say(&[b"remove", &c]);
-                if !self.dry_run && shell(&c, &m.name) != 0 {
+                if !self.dry_run && shell(&c, &m.name, &self.child_opts) != 0 {
                     self.log(self.log_priority, Error::RemoveCmdFailed(m.name.clone()));
                     return Err(Errno::INVAL);
                 }
@@ -835,13 +847,14 @@ fn replace(s: &[u8], what: &[u8], with: &[u8]) -> Vec<u8> {
 
 /// system(3): `/bin/sh -c CMD`, with MODPROBE_MODULE set; the exit code,
 /// or 1 when the shell could not run or was killed.
-fn shell(cmd: &[u8], module: &[u8]) -> i32 {
+fn shell(cmd: &[u8], module: &[u8], options: &Option<Vec<u8>>) -> i32 {
     use std::os::unix::ffi::OsStrExt;
-    std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(std::ffi::OsStr::from_bytes(cmd))
-        .env("MODPROBE_MODULE", std::ffi::OsStr::from_bytes(module))
-        .status()
+    let mut c = std::process::Command::new("/bin/sh");
+    c.arg("-c").arg(std::ffi::OsStr::from_bytes(cmd)).env("MODPROBE_MODULE", std::ffi::OsStr::from_bytes(module));
+    if let Some(o) = options {
+        c.env("MODPROBE_OPTIONS", std::ffi::OsStr::from_bytes(o));
+    }
+    c.status()
         .ok()
         .and_then(|s| s.code())
         .unwrap_or(1)
@@ -891,12 +904,4 @@ fn with_env_options(args: Vec<OsString>) -> Vec<OsString> {
     }
     words.extend(args);
     words
-}
-
-fn env_options_append(value: &str) {
-    let new = match std::env::var("MODPROBE_OPTIONS") {
-        Ok(old) => old + " " + value,
-        Err(_) => value.to_string(),
-    };
-    std::env::set_var("MODPROBE_OPTIONS", new);
 }

@@ -67,13 +67,17 @@ pub struct FakeKernel {
     pub delete: VecDeque<Result<(), Errno>>,
     /// Kernel log records "logged" during the next finit/init call.
     pub log_on_load: Vec<String>,
+    /// The files given to finit_module, by base name, in order.
+    pub files: Vec<String>,
+    /// Files written into the fake tree at the N-th sleep: (N, path, text).
+    pub on_sleep: Vec<(usize, String, String)>,
 }
 
 impl FakeKernel {
     pub fn new() -> FakeKernel {
         let root = TempDir::new("root");
         root.write("/dev/kmsg", b"6,1,1,-;old record that must not be shown\n");
-        FakeKernel { root, calls: Vec::new(), finit: VecDeque::new(), init: VecDeque::new(), delete: VecDeque::new(), log_on_load: Vec::new() }
+        FakeKernel { root, calls: Vec::new(), finit: VecDeque::new(), init: VecDeque::new(), delete: VecDeque::new(), log_on_load: Vec::new(), files: Vec::new(), on_sleep: Vec::new() }
     }
 
     fn log(&mut self) {
@@ -96,7 +100,10 @@ impl FakeKernel {
 }
 
 impl Kernel for FakeKernel {
-    fn finit_module(&mut self, _fd: BorrowedFd<'_>, params: &CStr, flags: u32) -> Result<(), Errno> {
+    fn finit_module(&mut self, fd: BorrowedFd<'_>, params: &CStr, flags: u32) -> Result<(), Errno> {
+        use std::os::fd::AsRawFd;
+        let file = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
+        self.files.push(file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
         self.calls.push(Call::Finit { params: params.to_str().unwrap().into(), flags });
         self.log();
         self.finit.pop_front().unwrap_or(Ok(()))
@@ -124,6 +131,12 @@ impl Kernel for FakeKernel {
 
     fn sleep_ms(&mut self, ms: u64) {
         self.calls.push(Call::Sleep(ms));
+        let n = self.calls.iter().filter(|c| matches!(c, Call::Sleep(_))).count();
+        for (at, path, text) in self.on_sleep.clone() {
+            if at == n {
+                self.root.write(&path, text.as_bytes());
+            }
+        }
     }
 }
 

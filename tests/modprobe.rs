@@ -1,0 +1,247 @@
+//! modprobe on small fake trees: lookups, load order, configuration,
+//! removal and messages, with a kernel that records what it is asked.
+//! (tests/trees.rs compares modprobe with kmod's on Debian's real trees;
+//! initramfs/scenarios/70-modprobe.sh runs it on real kernels.)
+
+mod common;
+use common::*;
+use modbox::applets::modprobe::main as modprobe;
+use modbox::kernel::O_NONBLOCK;
+use rustix::io::Errno;
+
+const DIR: &str = "/lib/modules/6.1.0-99-amd64";
+
+/// A fake kernel with a module tree: `dep` is modules.dep's text; every
+/// module it names gets a small module file.
+fn tree(dep: &str) -> FakeKernel {
+    let k = FakeKernel::new();
+    for line in dep.lines() {
+        for path in line.split([':', ' ']).filter(|p| !p.is_empty()) {
+            let name = path.rsplit('/').next().unwrap().trim_end_matches(".ko");
+            k.root.write(&format!("{DIR}/{path}"), &elf_module(&[&format!("name={name}"), "vermagic=6.1.0-99-amd64 SMP mod_unload "], false));
+        }
+    }
+    k.root.write(&format!("{DIR}/modules.dep"), dep.as_bytes());
+    k
+}
+
+const CHAIN: &str = "kernel/net/8021q.ko: kernel/net/garp.ko kernel/net/mrp.ko kernel/net/stp.ko kernel/net/llc.ko\nkernel/net/garp.ko: kernel/net/stp.ko kernel/net/llc.ko\nkernel/net/mrp.ko:\nkernel/net/stp.ko: kernel/net/llc.ko\nkernel/net/llc.ko:\nkernel/drivers/dummy.ko:\nkernel/drivers/snd-hda.ko:\n";
+
+fn mp(k: FakeKernel, args: &[&str]) -> Run {
+    let root = k.root.path().to_str().unwrap().to_string();
+    let cfg = format!("{root}/etc/modprobe.d");
+    let mut all = vec!["-C", &cfg];
+    all.extend_from_slice(args);
+    // The fake root is where /lib/modules is; messages name that directory.
+    let r = run(modprobe, "modprobe", k, &all);
+    Run { out: r.out.replace(&root, ""), err: r.err.replace(&root, ""), ..r }
+}
+
+#[test]
+fn loads_dependencies_bottom_up() {
+    let r = mp(tree(CHAIN), &["8021q"]);
+    assert_eq!((r.code, r.err.as_str()), (0, ""));
+    assert_eq!(r.k.files, ["llc.ko", "stp.ko", "mrp.ko", "garp.ko", "8021q.ko"]);
+}
+
+#[test]
+fn show_depends_and_dry_run_print_kmods_lines() {
+    let r = mp(tree(CHAIN), &["-D", "8021q"]);
+    let want: String = ["llc", "stp", "mrp", "garp", "8021q"].iter().map(|m| format!("insmod {DIR}/kernel/net/{m}.ko \n")).collect();
+    assert_eq!((r.code, r.out.as_str()), (0, want.as_str()));
+    assert!(r.k.calls.is_empty());
+    // Already loaded: -n -v skips, --show-depends does not.
+    let k = tree(CHAIN);
+    k.loaded("llc", 1, &[]);
+    let r = mp(k, &["-n", "-v", "stp"]);
+    assert_eq!(r.out, format!("insmod {DIR}/kernel/net/stp.ko \n"));
+    assert!(r.k.calls.is_empty());
+}
+
+#[test]
+fn already_loaded_is_success_unless_first_time() {
+    let k = tree(CHAIN);
+    k.loaded("dummy", 0, &[]);
+    let r = mp(k, &["dummy"]);
+    assert_eq!((r.code, r.err.as_str(), r.k.calls.len()), (0, "", 0));
+    let k = tree(CHAIN);
+    k.loaded("dummy", 0, &[]);
+    let r = mp(k, &["--first-time", "dummy"]);
+    assert_eq!((r.code, r.err.as_str()), (1, "modprobe: ERROR: could not insert 'dummy': Module already in kernel\n"));
+    // A dependency loaded meanwhile by someone else (EEXIST) is fine.
+    let mut k = tree(CHAIN);
+    k.finit.push_back(Err(Errno::EXIST));
+    let r = mp(k, &["stp"]);
+    assert_eq!((r.code, r.k.files.len()), (0, 2));
+}
+
+#[test]
+fn waits_for_a_module_the_kernel_is_still_loading() {
+    let mut k = tree(CHAIN);
+    k.root.write("/sys/module/llc/initstate", b"coming\n");
+    k.on_sleep.push((3, "/sys/module/llc/initstate".into(), "live\n".into()));
+    let r = mp(k, &["stp"]);
+    assert_eq!((r.code, r.err.as_str()), (0, ""));
+    assert_eq!(r.k.files, ["stp.ko"]);
+    assert_eq!(r.k.calls.iter().filter(|c| matches!(c, Call::Sleep(_))).count(), 3);
+}
+
+#[test]
+fn not_found() {
+    for name in ["nosuch", "../../etc/passwd", "/etc/passwd", "a[b", "dummy.ko", ""] {
+        let r = mp(tree(CHAIN), &[name]);
+        assert_eq!((r.code, r.err.clone()), (1, format!("modprobe: FATAL: Module {name} not found in directory {DIR}\n")), "{name}");
+        assert!(r.k.calls.is_empty());
+    }
+    let r = mp(tree(CHAIN), &["-q", "nosuch"]);
+    assert_eq!((r.code, r.err.as_str()), (1, ""));
+    // -a goes on after a name it cannot find, with a warning.
+    let r = mp(tree(CHAIN), &["-a", "nosuch", "dummy"]);
+    assert_eq!((r.code, r.err.clone(), r.k.files.clone()), (1, format!("modprobe: WARNING: Module nosuch not found in directory {DIR}\n"), vec!["dummy.ko".to_string()]));
+    let r = mp(tree(CHAIN), &[]);
+    assert_eq!((r.code, r.err.as_str()), (1, "modprobe: ERROR: missing parameters. See -h.\n"));
+}
+
+#[test]
+fn names_aliases_and_normalisation() {
+    let k = tree(CHAIN);
+    k.root.write(&format!("{DIR}/modules.alias"), b"alias pci:v00008086d*sv*sd*bc*sc*i* snd_hda\nalias net-pf-7 dummy\n");
+    k.root.write("/etc/modprobe.d/a.conf", b"alias my-alias dummy\n");
+    let r = mp(k, &["-R", "snd_hda", "-a", "snd-hda", "pci:v00008086d00001234sv0sd0bc04sc03i00", "net-pf-7", "my_alias"]);
+    assert_eq!((r.code, r.out.as_str()), (0, "snd_hda\nsnd_hda\nsnd_hda\ndummy\ndummy\n"), "{}", r.err);
+}
+
+#[test]
+fn options_from_config_command_line_and_arguments() {
+    let k = tree(CHAIN);
+    k.root.write("/etc/modprobe.d/dummy.conf", b"options dummy numdummies=2\noptions my_alias x=1\nalias my-alias dummy\n");
+    k.root.write("/proc/cmdline", b"BOOT_IMAGE=/vmlinuz quiet dummy.y=\"a b\" llc.z=3\n");
+    let r = mp(k, &["my-alias", "w=1", "v=a b"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(r.k.calls, [Call::Finit { params: "numdummies=2 x=1 y=\"a b\" w=1 v=\"a b\"".into(), flags: 0 }]);
+    let k = tree(CHAIN);
+    k.root.write("/etc/modprobe.d/dummy.conf", b"options dummy numdummies=2\n");
+    let r = mp(k, &["-D", "dummy"]);
+    // libkmod adds a space after configured options even when no more follow.
+    assert_eq!(r.out, format!("insmod {DIR}/kernel/drivers/dummy.ko numdummies=2 \n"));
+}
+
+#[test]
+fn blacklist_applies_to_aliases_and_with_b_to_names() {
+    let k = || {
+        let k = tree(CHAIN);
+        k.root.write(&format!("{DIR}/modules.alias"), b"alias net-pf-7 dummy\n");
+        k.root.write("/etc/modprobe.d/bl.conf", b"blacklist dummy\n");
+        k
+    };
+    assert_eq!(mp(k(), &["net-pf-7"]).k.files.len(), 0);
+    assert_eq!(mp(k(), &["dummy"]).k.files, ["dummy.ko"]);
+    let r = mp(k(), &["-b", "dummy"]);
+    assert_eq!((r.code, r.k.files.len()), (0, 0));
+    let k2 = k();
+    k2.root.write("/proc/cmdline", b"modprobe.blacklist=llc,dummy\n");
+    assert_eq!(mp(k2, &["-b", "llc"]).k.files.len(), 0);
+}
+
+#[test]
+fn install_commands_and_softdeps() {
+    let k = tree(CHAIN);
+    let out = k.root.path().join("out");
+    k.root.write("/etc/modprobe.d/i.conf", format!("install dummy echo \"$MODPROBE_MODULE:$CMDLINE_OPTS\" >> {}\noptions dummy n=1\nsoftdep stp pre: dummy post: mrp\n", out.display()).as_bytes());
+    let r = mp(k, &["-v", "stp"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "dummy:n=1 \n");
+    assert_eq!(r.k.files, ["llc.ko", "stp.ko", "mrp.ko"]);
+    let cmd = format!("echo \"$MODPROBE_MODULE:$CMDLINE_OPTS\" >> {}", out.display()).replace(r.k.root.path().to_str().unwrap(), "");
+    assert_eq!(r.out, format!("insmod {DIR}/kernel/net/llc.ko \ninstall {cmd} n=1 \ninsmod {DIR}/kernel/net/stp.ko \ninsmod {DIR}/kernel/net/mrp.ko \n"));
+    // A failing install command fails the load, with both of kmod's lines.
+    let k = tree(CHAIN);
+    k.root.write("/etc/modprobe.d/i.conf", b"install dummy exit 3\n");
+    let r = mp(k, &["dummy"]);
+    assert_eq!((r.code, r.err.as_str()), (1, "modprobe: ERROR: Error running install command 'exit 3' for module dummy: retcode 3\nmodprobe: ERROR: could not insert 'dummy': Invalid argument\n"));
+    // -i ignores it.
+    let k = tree(CHAIN);
+    k.root.write("/etc/modprobe.d/i.conf", b"install dummy exit 3\n");
+    assert_eq!(mp(k, &["-i", "dummy"]).k.files, ["dummy.ko"]);
+}
+
+#[test]
+fn failures_name_the_file_and_the_kernels_reason() {
+    let mut k = tree(CHAIN);
+    k.loaded("llc", 0, &[]);
+    k.finit.push_back(Err(Errno::NOENT));
+    k.log_on_load = vec!["stp: Unknown symbol llc_sap_open (err -2)".into()];
+    let r = mp(k, &["garp"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.err,
+        format!("modprobe: ERROR: could not insert module {DIR}/kernel/net/stp.ko: Unknown symbol in module\nmodprobe: kernel: stp: Unknown symbol llc_sap_open (err -2)\nmodprobe: ERROR: could not insert 'garp': Unknown symbol in module, or unknown parameter (see dmesg)\n")
+    );
+    // A dependency whose file is missing.
+    let k = tree(CHAIN);
+    std::fs::remove_file(k.root.path().join(format!(".{DIR}/kernel/net/llc.ko"))).unwrap();
+    let r = mp(k, &["stp"]);
+    assert_eq!(r.code, 1);
+    assert!(r.err.starts_with(&format!("modprobe: ERROR: could not load module {DIR}/kernel/net/llc.ko: No such file or directory\n")), "{}", r.err);
+}
+
+#[test]
+fn remove_takes_unused_dependencies_along() {
+    let k = tree(CHAIN);
+    k.loaded("stp", 0, &[]);
+    k.loaded("llc", 0, &[]);
+    let r = mp(k, &["-r", "-v", "stp"]);
+    assert_eq!((r.code, r.err.as_str(), r.out.as_str()), (0, "", "rmmod stp\nrmmod llc\n"));
+    assert_eq!(r.k.calls, [Call::Delete { name: "stp".into(), flags: O_NONBLOCK }, Call::Delete { name: "llc".into(), flags: O_NONBLOCK }]);
+    // In use, not loaded, built in.
+    let k = tree(CHAIN);
+    k.loaded("stp", 1, &["garp"]);
+    let r = mp(k, &["-r", "stp"]);
+    assert_eq!((r.code, r.err.as_str(), r.k.calls.len()), (1, "modprobe: FATAL: Module stp is in use.\n", 0));
+    let r = mp(tree(CHAIN), &["-r", "stp"]);
+    assert_eq!((r.code, r.err.as_str()), (0, ""));
+    let r = mp(tree(CHAIN), &["-r", "--first-time", "stp"]);
+    assert_eq!((r.code, r.err.as_str()), (1, "modprobe: FATAL: Module stp is not in kernel.\n"));
+    let k = tree(CHAIN);
+    k.root.write(&format!("{DIR}/modules.builtin"), b"kernel/fs/ext4/ext4.ko\n");
+    let r = mp(k, &["-r", "ext4"]);
+    assert_eq!((r.code, r.err.as_str()), (1, "modprobe: FATAL: Module ext4 is builtin.\n"));
+    let r = mp(tree(CHAIN), &["-r", "nosuch"]);
+    assert_eq!((r.code, r.err.as_str()), (1, "modprobe: FATAL: Module nosuch not found.\n"));
+    // -w waits while the kernel says the module is busy.
+    let mut k = tree(CHAIN);
+    k.loaded("dummy", 0, &[]);
+    k.delete.extend([Err(Errno::AGAIN), Err(Errno::AGAIN)]);
+    let r = mp(k, &["-r", "-w", "100", "dummy"]);
+    assert_eq!((r.code, r.k.calls.iter().filter(|c| matches!(c, Call::Delete { .. })).count()), (0, 3));
+    let r = mp(tree(CHAIN), &["-r", "-w", "soon", "dummy"]);
+    assert_eq!((r.code, r.err.as_str()), (1, "modprobe: ERROR: unexpected wait value 'soon'.\n"));
+}
+
+#[test]
+fn show_config_and_config_rules() {
+    let k = tree(CHAIN);
+    k.root.write("/etc/modprobe.d/b.conf", b"alias x-y dummy\noptions dummy a=1\nblacklist evil\ninstall foo /bin/true\nremove foo /bin/false\nsoftdep stp pre: llc post: mrp garp\nnonsense here\n");
+    // The same name in a later directory is hidden; other names are read in name order.
+    k.root.write("/run/modprobe.d/b.conf", b"alias hidden dummy\n");
+    k.root.write("/run/modprobe.d/a.conf", b"options llc b=2\n");
+    k.root.write("/run/modprobe.d/ignored.txt", b"options llc c=3\n");
+    k.root.write(&format!("{DIR}/modules.softdep"), b"softdep mrp pre: llc\n");
+    let root = k.root.path().to_str().unwrap().to_string();
+    let r = run(modprobe, "modprobe", k, &["-c", "-C", &format!("{root}/etc/modprobe.d"), "-C", &format!("{root}/run/modprobe.d")]);
+    assert_eq!(r.code, 0);
+    assert_eq!(r.err, format!("modprobe: ERROR: {root}/etc/modprobe.d/b.conf line 7: ignoring bad line starting with 'nonsense'\n"));
+    assert_eq!(
+        r.out,
+        "blacklist evil\ninstall foo /bin/true\nremove foo /bin/false\nalias x_y dummy\noptions llc b=2\noptions dummy a=1\nsoftdep stp pre: llcpost: mrp garp\nsoftdep mrp pre: llc\n\n# End of configuration files. Dumping indexes now:\n\n"
+    );
+}
+
+#[test]
+fn damaged_indexes_are_reported() {
+    let k = tree(CHAIN);
+    k.root.write(&format!("{DIR}/modules.dep.bin"), b"\xb0\x07\xf4\x57\x00\x02\x00\x01\x7f\xff\xff\xff");
+    let r = mp(k, &["dummy"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.err, format!("modprobe: ERROR: {DIR}/modules.dep.bin is not a valid index file (corrupt, or from another kmod version); run depmod\nmodprobe: FATAL: Module dummy not found in directory {DIR}\n"));
+}
