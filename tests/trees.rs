@@ -195,3 +195,77 @@ fn alias_normalize(key: &str) -> String {
         })
         .collect()
 }
+
+/// A sample of the names modprobe is asked for: module names (with `-` and
+/// `_`), concrete keys made from alias patterns (pci:, usb:, fs-,
+/// char-major-, crypto-...), `symbol:` names, built-in modules, and names
+/// that resolve to nothing.
+fn probe_names(dir: &Path) -> Vec<String> {
+    let text = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let dep = text("modules.dep");
+    let mods: Vec<&str> = dep.lines().map(|l| l.split(':').next().unwrap().rsplit('/').next().unwrap().split('.').next().unwrap()).collect();
+    let mut names: Vec<String> = mods.iter().step_by(8).map(|m| m.to_string()).collect();
+    names.extend(mods.iter().step_by(16).map(|m| m.replace('_', "-")));
+    let aliases = text("modules.alias");
+    let patterns: Vec<&str> = aliases.lines().filter_map(|l| l.split(' ').nth(1)).collect();
+    names.extend(patterns.iter().step_by(60).filter(|p| !p.contains('[')).map(|p| p.replace('*', "").replace('?', "x")));
+    names.extend(patterns.iter().filter(|p| ["fs-", "char-major-", "crypto-", "block-major-", "net-pf-", "devname:"].iter().any(|s| p.starts_with(s))).step_by(3).map(|p| p.to_string()));
+    names.extend(text("modules.symbols").lines().filter_map(|l| l.split(' ').nth(1)).step_by(80).map(String::from));
+    names.extend(text("modules.builtin").lines().step_by(10).map(|l| l.rsplit('/').next().unwrap().trim_end_matches(".ko").to_string()));
+    names.extend(["nosuch-module", "../../etc/passwd", "/etc/passwd", "a[b", "x]", "symbol:nosuch", "dummy.ko", "my-dummy", "pcspkr", "platform:pcspkr", "bridge", "8021q", "crc7", "loop", "dummy", "snd-hda-intel"].map(String::from));
+    names
+}
+
+/// The same modprobe command line through modbox and through kmod.
+fn both(args: &[&str]) -> ((Vec<u8>, Vec<u8>, Option<i32>), (Vec<u8>, Vec<u8>, Option<i32>)) {
+    let o = Command::new(BIN).arg("modprobe").args(args).output().unwrap();
+    let t = Command::new("modprobe").args(args).output().unwrap();
+    ((o.stdout, o.stderr, o.status.code()), (t.stdout, t.stderr, t.status.code()))
+}
+
+/// modprobe's answers against kmod's on both Debian trees: what
+/// --show-depends, -n -v and -R print for hundreds of names, with and
+/// without a configuration that has every kind of directive, and -c.
+#[test]
+fn modprobe_matches_kmod() {
+    for tree in trees() {
+        let (root, kver) = indexed_copy(&tree, "modprobe");
+        let base = root.path().to_str().unwrap().to_string();
+        let conf = root.path().join("modprobe.d");
+        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::write(
+            conf.join("test.conf"),
+            "alias my-dummy dummy\nalias pci:v00008086d000010D3sv*sd*bc*sc*i* dummy\noptions dummy numdummies=3\noptions snd-hda-intel  model=x\tindex=1\noptions my_dummy extra=1\ninstall crc7 /bin/true\nsoftdep bridge pre: dummy crc7 post: loop\nsoftdep 8021q post: nosuch-mod\nblacklist snd_pcsp\nblacklist pcspkr\n",
+        )
+        .unwrap();
+        std::fs::write(conf.join("00-early.conf"), "options loop max_loop=4\nsoftdep dumm* pre: crc7\n").unwrap();
+        let names = probe_names(&root.path().join("lib/modules").join(&kver));
+        let conf = conf.to_str().unwrap();
+        let empty = root.path().join("empty.d");
+        std::fs::create_dir_all(&empty).unwrap();
+        for cfg in [empty.to_str().unwrap(), conf] {
+            for mode in [&["--show-depends"][..], &["-n", "-v"], &["-R"], &["-n", "-v", "-b"], &["-n", "-v", "-i"]] {
+                for chunk in names.chunks(100) {
+                    let mut args = vec!["-d", &base, "-S", &kver, "-C", cfg, "-a"];
+                    args.extend_from_slice(mode);
+                    let batch: Vec<&str> = args.iter().copied().chain(chunk.iter().map(String::as_str)).collect();
+                    let (o, t) = both(&batch);
+                    if o == t {
+                        continue;
+                    }
+                    for n in chunk {
+                        let one: Vec<&str> = args.iter().copied().filter(|a| *a != "-a").chain([n.as_str()]).collect();
+                        let (o, t) = both(&one);
+                        assert!(o == t, "modprobe {one:?}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}", String::from_utf8_lossy(&o.0), String::from_utf8_lossy(&o.1), o.2, String::from_utf8_lossy(&t.0), String::from_utf8_lossy(&t.1), t.2);
+                    }
+                    panic!("modprobe {args:?} differs on a batch but on no single name of it");
+                }
+            }
+        }
+        let (o, t) = both(&["-d", &base, "-S", &kver, "-C", conf, "-c"]);
+        assert!(o == t, "modprobe -c differs:\n--- modbox\n{}\n--- kmod\n{}", String::from_utf8_lossy(&o.1), String::from_utf8_lossy(&t.1));
+        // The symbol versions a module needs.
+        let m = modules(&tree).into_iter().find(|m| m.contains("/8021q.ko")).unwrap();
+        assert_eq!(both(&["--dump-modversions", &m]).0, both(&["--dump-modversions", &m]).1);
+    }
+}
