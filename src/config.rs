@@ -16,6 +16,7 @@ const MAX_FILE: usize = 16 << 20;
 /// libkmod reads at most this much of /proc/cmdline (KCMD_LINE_SIZE).
 const MAX_CMDLINE: usize = 4095;
 
+#[derive(Clone)]
 pub struct Softdep {
     pub name: Vec<u8>,
     pub pre: Vec<Vec<u8>>,
@@ -24,7 +25,7 @@ pub struct Softdep {
 
 /// Every directive, in the order kmod keeps them (file order, files in name
 /// order, the command line last).
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Config {
     /// (pattern, module name); both normalised.
     pub aliases: Vec<(Vec<u8>, Vec<u8>)>,

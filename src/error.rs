@@ -5,6 +5,7 @@
 use crate::out::Out;
 use rustix::io::Errno;
 
+#[derive(Clone)]
 pub enum Error {
     /// getopt's `invalid option -- 'x'`.
     BadShort(char),
