@@ -311,7 +311,9 @@ impl<K: Kernel> Probe<'_, K> {
     /// kmod_module_new_from_lookup(): the first source that knows the name
     /// gives the list.
     fn lookup(&self, given: &[u8]) -> Result<Vec<Mod>, Error> {
-        let Some(key) = alias_normalize(given) else { return Ok(Vec::new()) };
+        // kmod's alias_normalize(): underscores(), and an unclosed bracket
+        // expression names nothing.
+        let Some(key) = underscores(given) else { return Ok(Vec::new()) };
         let key = &key[..];
         let found: Vec<Mod> = self.cfg.aliases.iter().filter(|(pattern, _)| glob::matches(pattern, key)).map(|(pattern, m)| Mod::new(m, Some(pattern))).collect();
         if !found.is_empty() {
@@ -378,13 +380,11 @@ impl<K: Kernel> Probe<'_, K> {
         if !name::plausible(&m.name) {
             return None;
         }
-        let root = self.ctx.k.root();
-        let state = cpath(root, &[b"/sys/module/", &m.name, b"/initstate"]).ok().and_then(|p| read_small(&p).ok());
-        match state.as_deref() {
+        match self.sys_file(m, b"/initstate").as_deref() {
             Some(b"live\n") => Some(sysfs::State::Live),
             Some(b"going\n") => Some(sysfs::State::Going),
             Some(_) => Some(sysfs::State::Coming),
-            None => cpath(root, &[b"/sys/module/", &m.name]).ok().and_then(|p| crate::file::stat_dir(&p)).filter(|&d| d).map(|_| sysfs::State::Coming),
+            None => cpath(self.ctx.k.root(), &[b"/sys/module/", &m.name]).ok().and_then(|p| crate::file::stat_dir(&p)).filter(|&d| d).map(|_| sysfs::State::Coming),
         }
     }
 
@@ -397,8 +397,9 @@ impl<K: Kernel> Probe<'_, K> {
         loop {
             match self.initstate(m) {
                 Some(sysfs::State::Live | sysfs::State::Builtin) => return true,
-                // The file is there only for modules being loaded.
-                Some(sysfs::State::Coming) if waited < COMING_WAIT_MS && self.has_initstate(m) => {
+                // Only a module being loaded has the file saying so; a
+                // directory without it is something else to kmod too.
+                Some(sysfs::State::Coming) if waited < COMING_WAIT_MS && self.sys_file(m, b"/initstate").is_some() => {
                     self.ctx.k.sleep_ms(pause);
                     waited += pause;
                     pause = (pause * 2).min(100);
@@ -408,8 +409,8 @@ impl<K: Kernel> Probe<'_, K> {
         }
     }
 
-    fn has_initstate(&self, m: &Mod) -> bool {
-        cpath(self.ctx.k.root(), &[b"/sys/module/", &m.name, b"/initstate"]).is_ok_and(|p| rustix::fs::access(p.as_c_str(), rustix::fs::Access::EXISTS).is_ok())
+    fn sys_file(&self, m: &Mod, file: &[u8]) -> Option<Vec<u8>> {
+        read_small(&cpath(self.ctx.k.root(), &[b"/sys/module/", &m.name, file]).ok()?).ok()
     }
 
     fn is_blacklisted(&self, m: &Mod) -> bool {
@@ -437,7 +438,7 @@ impl<K: Kernel> Probe<'_, K> {
         let mut find = |names: Vec<Vec<u8>>| {
             let mut out = Vec::new();
             for n in names {
-                match alias_normalize(&n) {
+                match underscores(&n) {
                     None => self.log(ERR, Error::Softdep(n)),
                     Some(_) => out.extend(self.lookup_or_report(&n)),
                 }
@@ -921,12 +922,6 @@ fn concat_options(configured: Option<Vec<u8>>, extra: Option<&[u8]>) -> Vec<u8> 
         (Some(c), e) => [&c[..], b" ", e.unwrap_or_default()].concat(),
         (None, e) => e.unwrap_or_default().to_vec(),
     }
-}
-
-/// kmod's alias_normalize(): `-` as `_` outside bracket expressions, which
-/// must be closed.
-fn alias_normalize(given: &[u8]) -> Option<Vec<u8>> {
-    underscores(given)
 }
 
 fn replace(s: &[u8], what: &[u8], with: &[u8]) -> Vec<u8> {
