@@ -16,7 +16,6 @@ const MAX_FILE: usize = 16 << 20;
 /// libkmod reads at most this much of /proc/cmdline (KCMD_LINE_SIZE).
 const MAX_CMDLINE: usize = 4095;
 
-#[derive(Clone)]
 pub struct Softdep {
     pub name: Vec<u8>,
     pub pre: Vec<Vec<u8>>,
@@ -25,7 +24,7 @@ pub struct Softdep {
 
 /// Every directive, in the order kmod keeps them (file order, files in name
 /// order, the command line last).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct Config {
     /// (pattern, module name); both normalised.
     pub aliases: Vec<(Vec<u8>, Vec<u8>)>,

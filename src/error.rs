@@ -5,7 +5,6 @@
 use crate::out::Out;
 use rustix::io::Errno;
 
-#[derive(Clone)]
 pub enum Error {
     /// getopt's `invalid option -- 'x'`.
     BadShort(char),

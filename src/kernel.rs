@@ -22,7 +22,7 @@ pub const MODULE_INIT_COMPRESSED_FILE: u32 = 4;
 pub const O_NONBLOCK: u32 = 0o4000;
 pub const O_TRUNC: u32 = 0o1000;
 
-pub trait Kernel: Send {
+pub trait Kernel {
     /// finit_module(2): load the module in the file `fd`.
     fn finit_module(&mut self, fd: BorrowedFd<'_>, params: &CStr, flags: u32) -> Result<(), Errno>;
     /// init_module(2): load the module image in memory, for kernels before
@@ -38,15 +38,6 @@ pub trait Kernel: Send {
     /// Pauses between retries (rmmod -w); a fake kernel may change its
     /// state here instead of sleeping.
     fn sleep_ms(&mut self, ms: u64);
-    /// Another handle on the same kernel for a worker thread (modprobe -a
-    /// loads independent modules in parallel); `None` keeps work on one
-    /// thread, as a recording kernel in tests wants.
-    fn worker(&self) -> Option<Self>
-    where
-        Self: Sized,
-    {
-        None
-    }
 }
 
 /// The running Linux kernel.
@@ -71,10 +62,6 @@ impl Kernel for Linux {
 
     fn root(&self) -> &[u8] {
         b""
-    }
-
-    fn worker(&self) -> Option<Linux> {
-        Some(Linux)
     }
 
     fn sleep_ms(&mut self, ms: u64) {

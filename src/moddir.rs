@@ -104,10 +104,9 @@ impl ModDir {
 
     /// BASEDIR/lib/modules/KVER, as kmod builds it for -b/-d and -k/-S.
     pub fn at(base: &[u8], release: &[u8]) -> ModDir {
-        Self::at_path([base, b"/lib/modules/", release].concat())
-    }
-
-    pub fn at_path(path: Vec<u8>) -> ModDir {
+        let mut path = base.to_vec();
+        path.extend_from_slice(b"/lib/modules/");
+        path.extend_from_slice(release);
         ModDir { path, text: Default::default(), bins: Default::default() }
     }
 

@@ -268,7 +268,14 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         }
         ok
     } else if flags & ALL != 0 {
-        p.insmod_all(&words)
+        let mut ok = true;
+        for w in &words {
+            ok &= p.insmod(w, None);
+            if p.fatal {
+                break;
+            }
+        }
+        ok
     } else {
         let params = (words.len() > 1).then(|| crate::params::join(words[1..].iter().map(|w| &w[..])));
         p.insmod(&words[0], params)
@@ -475,112 +482,6 @@ impl<K: Kernel> Probe<'_, K> {
             }
         }
         ok
-    }
-
-    /// `-a`: each name on its own, as kmod. Names whose load lists share no
-    /// module are independent, and on a machine with several CPUs they are
-    /// loaded by parallel workers (the kernel verifies, decompresses and
-    /// initialises modules concurrently); names that share a module stay
-    /// on one worker, in order, so a chain is always loaded bottom-up.
-    fn insmod_all(&mut self, words: &[Vec<u8>]) -> bool {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let worker = self.ctx.k.worker();
-        if cpus < 2 || words.len() < 2 || worker.is_none() || self.show || self.flags & RESOLVE != 0 || std::env::var_os("MODBOX_SEQUENTIAL").is_some() {
-            let mut ok = true;
-            for w in words {
-                ok &= self.insmod(w, None);
-            }
-            return ok;
-        }
-        // Group the names: union-find over shared modules.
-        let sets: Vec<Vec<Vec<u8>>> = words.iter().map(|w| self.module_names(w)).collect();
-        let mut group: Vec<usize> = (0..words.len()).collect();
-        fn root(g: &mut [usize], mut i: usize) -> usize {
-            while g[i] != i {
-                g[i] = g[g[i]];
-                i = g[i];
-            }
-            i
-        }
-        for i in 0..words.len() {
-            for j in 0..i {
-                if sets[i].iter().any(|m| sets[j].contains(m)) {
-                    let (a, b) = (root(&mut group, i), root(&mut group, j));
-                    group[a.max(b)] = a.min(b);
-                }
-            }
-        }
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        for i in 0..words.len() {
-            let r = root(&mut group, i);
-            match groups.iter_mut().find(|g| g[0] == r) {
-                Some(g) => g.push(i),
-                None => groups.push(vec![i]),
-            }
-        }
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<std::sync::Mutex<Option<(bool, Vec<u8>, Vec<u8>)>>> = groups.iter().map(|_| std::sync::Mutex::new(None)).collect();
-        let mut workers: Vec<K> = (1..cpus.min(groups.len())).filter_map(|_| self.ctx.k.worker()).collect();
-        workers.extend(worker);
-        let (cfg, path, dirname, applet) = (&self.cfg, &self.dir.path, &self.dirname, self.ctx.applet);
-        let settings = (self.verbose, self.log_priority, self.flags, self.dry_run, self.ignore_loaded, self.wait_ms, &self.child_opts);
-        std::thread::scope(|s| {
-            for k in workers {
-                let (next, results, groups) = (&next, &results, &groups);
-                s.spawn(move || {
-                    let mut ctx = Ctx::buffered(k, applet);
-                    let mut p = Probe {
-                        ctx: &mut ctx,
-                        cfg: cfg.clone(),
-                        dir: ModDir::at_path(path.clone()),
-                        dirname: dirname.clone(),
-                        verbose: settings.0,
-                        log_priority: settings.1,
-                        fatal: false,
-                        flags: settings.2,
-                        show: false,
-                        dry_run: settings.3,
-                        ignore_loaded: settings.4,
-                        wait_ms: settings.5,
-                        child_opts: settings.6.clone(),
-                        visited: Vec::new(),
-                        required: Vec::new(),
-                    };
-                    loop {
-                        let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(members) = groups.get(g) else { break };
-                        let mut ok = true;
-                        for &i in members {
-                            ok &= p.insmod(&words[i], None);
-                        }
-                        let (out, err) = (std::mem::take(&mut p.ctx.out.buf), std::mem::take(&mut p.ctx.err.buf));
-                        if let Ok(mut slot) = results[g].lock() {
-                            *slot = Some((ok, out, err));
-                        }
-                    }
-                });
-            }
-        });
-        // Messages in the order of the names, whichever worker ran them.
-        let mut ok = true;
-        for r in results {
-            let (g_ok, out, err) = r.into_inner().ok().flatten().unwrap_or((false, Vec::new(), Vec::new()));
-            ok &= g_ok;
-            self.ctx.out.bytes(&out);
-            self.ctx.err.bytes(&err);
-        }
-        ok
-    }
-
-    /// Every module a load of `given` would touch.
-    fn module_names(&mut self, given: &[u8]) -> Vec<Vec<u8>> {
-        let mut steps = Vec::new();
-        for m in self.lookup(given).unwrap_or_default() {
-            self.visited.clear();
-            self.probe_list(&m, false, self.flags & IGNORE_CMDS != 0, &mut steps);
-            steps.push(Step { m, ignore_cmd: false });
-        }
-        steps.into_iter().map(|s| s.m.name).collect()
     }
 
     fn probe(&mut self, m: &Mod, extra: Option<&[u8]>) -> Result<(), Errno> {
