@@ -245,3 +245,36 @@ fn damaged_indexes_are_reported() {
     assert_eq!(r.code, 1);
     assert_eq!(r.err, format!("modprobe: ERROR: {DIR}/modules.dep.bin is not a valid index file (corrupt, or from another kmod version); run depmod\nmodprobe: FATAL: Module dummy not found in directory {DIR}\n"));
 }
+
+#[test]
+fn force_flags_reach_the_kernel() {
+    for (flag, want) in [("-f", 3), ("--force-modversion", 1), ("--force-vermagic", 2)] {
+        let r = mp(tree(CHAIN), &[flag, "dummy"]);
+        assert_eq!(r.k.calls, [Call::Finit { params: String::new(), flags: want }], "{flag}");
+    }
+}
+
+#[test]
+fn remove_holders_first() {
+    let k = tree(CHAIN);
+    k.loaded("llc", 0, &["stp"]);
+    k.loaded("stp", 0, &[]);
+    let r = mp(k, &["-r", "--remove-holders", "llc"]);
+    assert_eq!((r.code, r.err.as_str()), (0, ""));
+    // stp goes first; its dependency llc then looks unused (this fake
+    // kernel never updates refcnt) and goes with it, as kmod does; then the
+    // module asked for.
+    let del = |n: &str| Call::Delete { name: n.into(), flags: O_NONBLOCK };
+    assert_eq!(r.k.calls, [del("stp"), del("llc"), del("llc")]);
+}
+
+#[test]
+fn text_fallback_for_aliases_symbols_and_builtins() {
+    let k = tree(CHAIN);
+    k.root.write(&format!("{DIR}/modules.symbols"), b"alias symbol:stp_proto_register stp\n");
+    k.root.write(&format!("{DIR}/modules.builtin"), b"kernel/fs/ext4/ext4.ko\n");
+    k.root.write(&format!("{DIR}/modules.builtin.modinfo"), b"ext4.alias=fs-ext4\0ext4.license=GPL\0");
+    let r = mp(k, &["-D", "-a", "symbol:stp_proto_register", "ext4", "fs-ext4"]);
+    assert_eq!((r.code, r.err.as_str()), (0, ""));
+    assert_eq!(r.out, format!("insmod {DIR}/kernel/net/llc.ko \ninsmod {DIR}/kernel/net/stp.ko \nbuiltin ext4\nbuiltin ext4\n"));
+}
