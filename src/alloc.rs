@@ -5,11 +5,14 @@
 //! are mappings of their own that go back to the kernel. So modinfo or
 //! insmod over thousands of modules in one process does not pile up memory,
 //! and musl's malloc, several KiB of code, stays out of the binary.
+//! depmod reads modules on several threads: a spin lock guards the arena
+//! and the free lists (held for a few instructions; own mappings need none).
 
 use rustix::mm::{mmap_anonymous, mremap, munmap, MapFlags, MremapFlags, ProtFlags};
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;
 use std::ptr::null_mut;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Blocks from this size on get a mapping of their own.
 const LARGE: usize = 64 << 10;
@@ -23,17 +26,18 @@ const CHUNK: usize = 256 << 10;
 const PAGE: usize = 4096;
 
 struct Bump {
+    lock: AtomicBool,
     next: UnsafeCell<usize>,
     end: UnsafeCell<usize>,
     /// Free blocks of each medium class, linked through their first word.
     free: UnsafeCell<[usize; CLASSES]>,
 }
 
-// SAFETY: modbox is single-threaded; nothing allocates from two threads.
+// SAFETY: the cells are only touched with `lock` held (see `locked`).
 unsafe impl Sync for Bump {}
 
 #[global_allocator]
-static ALLOC: Bump = Bump { next: UnsafeCell::new(0), end: UnsafeCell::new(0), free: UnsafeCell::new([0; CLASSES]) };
+static ALLOC: Bump = Bump { lock: AtomicBool::new(false), next: UnsafeCell::new(0), end: UnsafeCell::new(0), free: UnsafeCell::new([0; CLASSES]) };
 
 fn map(len: usize) -> *mut u8 {
     // SAFETY: a fresh anonymous mapping aliases nothing.
@@ -64,6 +68,16 @@ fn kind(l: &Layout) -> Kind {
 }
 
 impl Bump {
+    /// Runs `f` with the arena and free lists to itself.
+    fn locked<T>(&self, f: impl FnOnce() -> T) -> T {
+        while self.lock.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            std::hint::spin_loop();
+        }
+        let r = f();
+        self.lock.store(false, Ordering::Release);
+        r
+    }
+
     /// `size` bytes aligned to `align` from the arena.
     unsafe fn bump(&self, size: usize, align: usize) -> *mut u8 {
         let (next, end) = (&mut *self.next.get(), &mut *self.end.get());
@@ -85,6 +99,53 @@ unsafe impl GlobalAlloc for Bump {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match kind(&layout) {
             Kind::Mapped(len) => map(len),
+            _ => self.locked(|| self.alloc_unlocked(layout)),
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        match kind(&layout) {
+            Kind::Mapped(len) => drop(munmap(ptr.cast(), len)),
+            _ => self.locked(|| self.dealloc_unlocked(ptr, layout)),
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+        match (kind(&layout), kind(&new_layout)) {
+            (Kind::Mapped(old), Kind::Mapped(new)) => {
+                return mremap(ptr.cast(), old, new, MremapFlags::MAYMOVE).map_or(null_mut(), |p| p.cast());
+            }
+            (Kind::Medium(a), Kind::Medium(b)) if a == b => return ptr,
+            (Kind::Small, Kind::Small) => {
+                // The last block grows or shrinks in place.
+                let grown = self.locked(|| {
+                    let next = &mut *self.next.get();
+                    if ptr as usize + layout.size() == *next && ptr as usize + new_size <= *self.end.get() {
+                        *next = ptr as usize + new_size;
+                        return true;
+                    }
+                    false
+                });
+                if grown {
+                    return ptr;
+                }
+            }
+            _ => {}
+        }
+        let new = self.alloc(new_layout);
+        if !new.is_null() {
+            std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+            self.dealloc(ptr, layout);
+        }
+        new
+    }
+}
+
+impl Bump {
+    unsafe fn alloc_unlocked(&self, layout: Layout) -> *mut u8 {
+        match kind(&layout) {
+            Kind::Mapped(len) => map(len),
             Kind::Medium(c) => {
                 let head = &mut (*self.free.get())[c];
                 if *head != 0 {
@@ -98,7 +159,7 @@ unsafe impl GlobalAlloc for Bump {
         }
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+    unsafe fn dealloc_unlocked(&self, ptr: *mut u8, layout: Layout) {
         match kind(&layout) {
             Kind::Mapped(len) => drop(munmap(ptr.cast(), len)),
             Kind::Medium(c) => {
@@ -115,28 +176,4 @@ unsafe impl GlobalAlloc for Bump {
         }
     }
 
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
-        match (kind(&layout), kind(&new_layout)) {
-            (Kind::Mapped(old), Kind::Mapped(new)) => {
-                return mremap(ptr.cast(), old, new, MremapFlags::MAYMOVE).map_or(null_mut(), |p| p.cast());
-            }
-            (Kind::Medium(a), Kind::Medium(b)) if a == b => return ptr,
-            (Kind::Small, Kind::Small) => {
-                // The last block grows or shrinks in place.
-                let next = &mut *self.next.get();
-                if ptr as usize + layout.size() == *next && ptr as usize + new_size <= *self.end.get() {
-                    *next = ptr as usize + new_size;
-                    return ptr;
-                }
-            }
-            _ => {}
-        }
-        let new = self.alloc(new_layout);
-        if !new.is_null() {
-            std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
-            self.dealloc(ptr, layout);
-        }
-        new
-    }
 }

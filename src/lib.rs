@@ -7,6 +7,8 @@ pub mod applets;
 pub mod args;
 pub mod ctx;
 pub mod decompress;
+pub mod depmod_conf;
+pub mod elf;
 pub mod error;
 pub mod file;
 pub mod glob;

@@ -1,0 +1,232 @@
+//! What depmod needs from a module's ELF file, read the way libkmod's
+//! libkmod-elf.c reads it (so that the same files count as broken, and the
+//! same symbols are found): the section table, `.modinfo` strings, the
+//! symbols a module exports and the symbols it needs. 32- and 64-bit files
+//! of either byte order; every read is bounds-checked, a string without its
+//! NUL ends at the end of the file.
+
+use rustix::io::Errno;
+
+pub struct Elf<'a> {
+    data: &'a [u8],
+    is64: bool,
+    msb: bool,
+    shoff: u64,
+    shnum: u16,
+    machine: u16,
+    /// The section-name string table: offset and size.
+    names: (u64, u64),
+}
+
+/// A symbol and its CRC (0 when the module has none), and whether the
+/// module's reference to it is weak (needed symbols only).
+pub struct Symbol<'a> {
+    pub name: &'a [u8],
+    pub crc: u64,
+    pub weak: bool,
+}
+
+const SHN_UNDEF: u16 = 0;
+const SHN_ABS: u16 = 0xfff1;
+const STB_WEAK: u8 = 2;
+
+impl<'a> Elf<'a> {
+    /// kmod_elf_new(): ENOEXEC for something that is not ELF at all,
+    /// EINVAL for an ELF file whose headers do not hold together.
+    pub fn new(data: &'a [u8]) -> Result<Elf<'a>, Errno> {
+        if data.len() <= 16 || !data.starts_with(b"\x7fELF") {
+            return Err(Errno::NOEXEC);
+        }
+        let is64 = match data[4] {
+            1 if data.len() > 52 => false,
+            2 if data.len() > 64 => true,
+            _ => return Err(Errno::INVAL),
+        };
+        let msb = match data[5] {
+            1 => false,
+            2 => true,
+            _ => return Err(Errno::INVAL),
+        };
+        let mut elf = Elf { data, is64, msb, shoff: 0, shnum: 0, machine: 0, names: (0, 0) };
+        elf.machine = elf.uint(18, 2) as u16;
+        let (shoff, entsize, num, strndx) = if is64 { (elf.uint(40, 8), elf.uint(58, 2), elf.uint(60, 2), elf.uint(62, 2)) } else { (elf.uint(32, 4), elf.uint(46, 2), elf.uint(48, 2), elf.uint(50, 2)) };
+        elf.shoff = shoff;
+        elf.shnum = num as u16;
+        if entsize != elf.shentsize() || shoff.checked_add(entsize * num).is_none_or(|end| end > data.len() as u64) {
+            return Err(Errno::INVAL);
+        }
+        let (off, size, _) = elf.section_info(strndx as u16).ok_or(Errno::INVAL)?;
+        if size == 0 || data[(off + size - 1) as usize] != 0 {
+            return Err(Errno::INVAL);
+        }
+        elf.names = (off, size);
+        Ok(elf)
+    }
+
+    fn shentsize(&self) -> u64 {
+        if self.is64 { 64 } else { 40 }
+    }
+
+    /// elf_get_uint(): an integer of `size` bytes in the file's byte order,
+    /// all ones when it lies outside the file.
+    fn uint(&self, at: u64, size: usize) -> u64 {
+        let Some(b) = usize::try_from(at).ok().and_then(|at| self.data.get(at..at.checked_add(size)?)) else { return u64::MAX };
+        let fold = |v: u64, &c: &u8| v << 8 | u64::from(c);
+        if self.msb { b.iter().fold(0, fold) } else { b.iter().rev().fold(0, fold) }
+    }
+
+    /// The NUL-terminated string at `at` (ending at the end of the file
+    /// when it has no NUL).
+    fn cstr(&self, at: u64) -> &'a [u8] {
+        let rest = usize::try_from(at).ok().and_then(|at| self.data.get(at..)).unwrap_or_default();
+        &rest[..rest.iter().position(|&c| c == 0).unwrap_or(rest.len())]
+    }
+
+    /// elf_get_section_info(): offset, size and name offset of section
+    /// `idx`, when it exists and lies inside the file.
+    fn section_info(&self, idx: u16) -> Option<(u64, u64, u64)> {
+        if idx == SHN_UNDEF || idx >= self.shnum {
+            return None;
+        }
+        let h = self.shoff + u64::from(idx) * self.shentsize();
+        let (off, size) = if self.is64 { (self.uint(h + 24, 8), self.uint(h + 32, 8)) } else { (self.uint(h + 16, 4), self.uint(h + 20, 4)) };
+        let end = off.checked_add(size)?;
+        (end <= self.data.len() as u64).then_some((off, size, self.uint(h, 4)))
+    }
+
+    /// kmod_elf_get_section(): the first section of that name, as file
+    /// offset and size (the bytes are `self.data[off..off + size]`).
+    fn find(&self, name: &[u8]) -> Option<(u64, u64)> {
+        (1..self.shnum).find_map(|i| {
+            let (off, size, nameoff) = self.section_info(i)?;
+            (nameoff < self.names.1 && self.cstr(self.names.0 + nameoff) == name).then_some((off, size))
+        })
+    }
+
+    fn bytes(&self, (off, size): (u64, u64)) -> &'a [u8] {
+        &self.data[off as usize..(off + size) as usize]
+    }
+
+    /// kmod_elf_get_strings(): the strings of a section such as `.modinfo`,
+    /// separated by runs of NULs.
+    pub fn strings(&self, section: &[u8]) -> Vec<&'a [u8]> {
+        let Some(s) = self.find(section).map(|s| self.bytes(s)) else { return Vec::new() };
+        // As kmod: after the leading NULs, a single byte is no string.
+        let start = s.iter().position(|&c| c != 0).unwrap_or(s.len()).min(s.len().saturating_sub(1));
+        if s.len() - start <= 1 {
+            return Vec::new();
+        }
+        s[start..].split(|&c| c == 0).filter(|x| !x.is_empty()).collect()
+    }
+
+    /// `.symtab` and `.strtab`, as (offset, size, entry size) and the string
+    /// table, when both exist and the symbol table is whole entries.
+    fn symtab(&self) -> Option<((u64, u64), (u64, u64), u64)> {
+        let strtab = self.find(b".strtab")?;
+        let symtab = self.find(b".symtab")?;
+        let entsize = if self.is64 { 24 } else { 16 };
+        (symtab.1 % entsize == 0).then_some((symtab, strtab, entsize))
+    }
+
+    /// Symbol `at` (file offset of its entry): name offset, value, info, shndx.
+    fn sym(&self, at: u64) -> (u64, u64, u8, u16) {
+        if self.is64 {
+            (self.uint(at, 4), self.uint(at + 8, 8), self.uint(at + 4, 1) as u8, self.uint(at + 6, 2) as u16)
+        } else {
+            (self.uint(at, 4), self.uint(at + 4, 4), self.uint(at + 12, 1) as u8, self.uint(at + 14, 2) as u16)
+        }
+    }
+
+    /// kmod_elf_get_symbols(): what the module exports. With modversions
+    /// these are its `__crc_` symbols (the CRC is the symbol's value, or the
+    /// word it points to); otherwise, or when the symbol table is odd, the
+    /// names in `__ksymtab_strings`, CRC 0.
+    pub fn exports(&self) -> Vec<Symbol<'a>> {
+        let mut out = Vec::new();
+        if let Some(((symoff, symsize), (stroff, strsize), entsize)) = self.symtab() {
+            for at in (symoff + entsize..symoff + symsize).step_by(entsize as usize) {
+                let (nameoff, value, _, shndx) = self.sym(at);
+                if nameoff >= strsize {
+                    out.clear();
+                    break;
+                }
+                let Some(name) = self.cstr(stroff + nameoff).strip_prefix(b"__crc_") else { continue };
+                out.push(Symbol { name, crc: self.resolve_crc(value, shndx), weak: false });
+            }
+        }
+        if !out.is_empty() {
+            return out;
+        }
+        let Some(s) = self.find(b"__ksymtab_strings").map(|s| self.bytes(s)) else { return out };
+        let start = s.iter().position(|&c| c != 0).unwrap_or(s.len()).min(s.len().saturating_sub(1));
+        if s.len() - start <= 1 {
+            return out;
+        }
+        s[start..].split(|&c| c == 0).filter(|x| !x.is_empty()).map(|name| Symbol { name, crc: 0, weak: false }).collect()
+    }
+
+    /// kmod_elf_resolve_crc(): since Linux 4.19 a `__crc_` symbol in a
+    /// section holds the offset of the CRC word there, not the CRC.
+    fn resolve_crc(&self, value: u64, shndx: u16) -> u64 {
+        if shndx == SHN_ABS || shndx == SHN_UNDEF {
+            return value;
+        }
+        match self.section_info(shndx) {
+            Some((off, size, _)) if value <= size.wrapping_sub(4) => self.uint(off.wrapping_add(value), 4),
+            _ => u64::MAX,
+        }
+    }
+
+    /// kmod_elf_get_dependency_symbols(): every undefined symbol of
+    /// `.symtab` with its CRC from `__versions`, then the `__versions`
+    /// entries no undefined symbol named (module_layout), as needed too.
+    /// EINVAL without a usable symbol table, as kmod.
+    pub fn needs(&self) -> Result<Vec<Symbol<'a>>, Errno> {
+        let mut versions: Vec<(&[u8], u64, usize)> = Vec::new();
+        let verlen = 64;
+        let crclen = if self.is64 { 8 } else { 4 };
+        if let Some((off, size)) = self.find(b"__versions") {
+            if size % verlen == 0 {
+                for (i, at) in (off..off + size).step_by(verlen as usize).enumerate() {
+                    versions.push((self.cstr(at + crclen), self.uint(at, crclen as usize), i));
+                }
+            }
+        }
+        let ((symoff, symsize), (stroff, strsize), entsize) = self.symtab().ok_or(Errno::INVAL)?;
+        // kmod takes the first entry of a name: sorted by name, then index.
+        let mut by_name: Vec<usize> = (0..versions.len()).collect();
+        by_name.sort_by(|&a, &b| versions[a].0.cmp(versions[b].0).then(a.cmp(&b)));
+        let mut visited = vec![false; versions.len()];
+        let mut out = Vec::new();
+        for at in (symoff + entsize..symoff + symsize).step_by(entsize as usize) {
+            let (nameoff, _, info, shndx) = self.sym(at);
+            // On SPARC, STT_REGISTER symbols are undefined without being
+            // needed (module-init-tools' rule, kept by kmod).
+            if shndx != SHN_UNDEF || (matches!(self.machine, 2 | 43) && info & 0xf == 13) {
+                continue;
+            }
+            if nameoff >= strsize {
+                return Err(Errno::INVAL);
+            }
+            let name = self.cstr(stroff + nameoff);
+            if name.is_empty() {
+                continue;
+            }
+            let i = by_name.partition_point(|&v| versions[v].0 < name);
+            let crc = match by_name.get(i) {
+                Some(&v) if versions[v].0 == name => {
+                    visited[v] = true;
+                    versions[v].1
+                }
+                _ => 0,
+            };
+            out.push(Symbol { name, crc, weak: info >> 4 == STB_WEAK });
+        }
+        for (name, crc, i) in versions {
+            if !visited[i] {
+                out.push(Symbol { name, crc, weak: false });
+            }
+        }
+        Ok(out)
+    }
+}
