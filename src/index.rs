@@ -248,8 +248,9 @@ impl Default for Writer {
 
 impl Writer {
     /// Adds `value` under `key`; true when the key already had that value
-    /// (depmod -w warns). Keys and values must be 7-bit ASCII without NULs
-    /// (kmod refuses anything else, see `is_ascii_key`).
+    /// (depmod -w warns). kmod means to refuse bytes from 128 on, but its
+    /// check (on a signed char) lets them through; here they are ordinary
+    /// bytes.
     pub fn insert(&mut self, key: &[u8], value: &[u8], priority: u32) -> bool {
         let (mut node, mut i) = (0, 0);
         loop {
@@ -336,9 +337,4 @@ impl Writer {
         }
         offset
     }
-}
-
-/// kmod's index__checkstring(): only 7-bit ASCII goes into an index.
-pub fn is_ascii_key(s: &[u8]) -> bool {
-    s.iter().all(|&c| c != 0 && c < 128)
 }

@@ -28,7 +28,7 @@ use crate::ctx::Ctx;
 use crate::depmod_conf::{Conf, Search, DEFAULT_DIRS};
 use crate::elf::Elf;
 use crate::file::{cpath, open_ro, read_all};
-use crate::index::{is_ascii_key, Writer};
+use crate::index::Writer;
 use crate::kernel::Kernel;
 use crate::out::Out;
 use rustix::fs::{FileType, Mode, OFlags};
@@ -168,7 +168,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         all = true;
     }
 
-    let mut d = Depmod { dir, prefix, symbols: KHash::new(2048), modules: Vec::new(), by_name: KHash::new(512), conf: Conf::default(), loops: Vec::new() };
+    let mut d = Depmod { dir, prefix, symbols: KHash::new(2048), modules: Vec::new(), by_name: KHash::new(512), conf: Conf::default(), needs: Vec::new() };
     let mut print_unknown = opts.has(ERRSYMS);
     let check_crcs = opts.has(SYMVERS);
     let kernel_syms = value(SYMVERS).map(|f| (f, true)).or_else(|| value(FILESYMS).map(|f| (f, false)));
@@ -192,7 +192,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             true => opts.seq.iter().filter(|s| s.0 == CONFIG).map(|s| s.1.clone()).collect(),
             false => DEFAULT_DIRS.iter().map(|p| p.to_vec()).collect(),
         };
-        d.conf = Conf::load(ctx.k.root(), &paths, &kver, verbose > 0, &mut ctx.err);
+        d.conf = Conf::load(ctx.k.root(), &paths, &kver, verbose > 1, &mut ctx.err);
         let top = d.dir.clone();
         if let Err(errno) = d.search(&top, &mut ctx.err) {
             ctx.err.str("depmod: ERROR: could not open directory ").bytes(&top).str(": ").errno(errno).byte(b'\n');
@@ -228,26 +228,25 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             d.add_symbol(&name, false, crc, Some(i));
         }
         d.modules[i].info = l.info;
-        d.loops.push(l.needs);
+        d.needs.push(l.needs);
     }
     d.resolve(print_unknown, check_crcs, verbose > 0, &mut ctx.out, &mut ctx.err);
-    let Some(sorted) = d.sort_dependencies(&mut ctx.err) else { return 1 };
-
-    match d.outputs(&sorted, show, opts.has(WARN), &mut ctx.err) {
-        Ok(files) if show => {
-            for (_, text) in files {
-                ctx.out.bytes(&text);
-            }
-            0
+    if !d.sort_dependencies(&mut ctx.err) {
+        return 1;
+    }
+    let files = d.outputs(show, opts.has(WARN), &mut ctx.err);
+    if show {
+        for (_, text) in files {
+            ctx.out.bytes(&text);
         }
-        Ok(files) => match write_atomically(&d.dir, &files) {
-            Ok(()) => 0,
-            Err((name, errno)) => {
-                ctx.err.str("depmod: ERROR: could not write ").bytes(&d.dir).byte(b'/').str(name).str(": ").errno(errno).str("; the old index files are left as they were\n");
-                1
-            }
-        },
-        Err(()) => 1,
+        return 0;
+    }
+    match write_atomically(&d.dir, &files) {
+        Ok(()) => 0,
+        Err((name, errno)) => {
+            ctx.err.str("depmod: ERROR: could not write ").bytes(&d.dir).byte(b'/').str(name).str(": ").errno(errno).str("; the old index files are left as they were\n");
+            1
+        }
     }
 }
 
@@ -357,7 +356,7 @@ struct Depmod {
     by_name: KHash<usize>,
     conf: Conf,
     /// While loading: each module's needed symbols (name, CRC, weak).
-    loops: Vec<Vec<(Vec<u8>, u64, bool)>>,
+    needs: Vec<Vec<(Vec<u8>, u64, bool)>>,
 }
 
 impl Depmod {
@@ -482,8 +481,7 @@ impl Depmod {
                 modules.push(m);
             }
         }
-        let mut c = cpath(&self.dir, &[b"/modules.order"]).ok();
-        if let Some(text) = c.take().and_then(|c| read_all(open_ro(&c).ok()?, 64 << 20).ok()) {
+        if let Some(text) = read_tree_file(&self.dir, b"modules.order", err) {
             let lines = fgets_lines(&text);
             if let Some(n) = lines.iter().position(|l| !l.is_empty() && !l.ends_with(b"\n")) {
                 err.str("depmod: ERROR: ").bytes(&self.dir).str("/modules.order:").num(n as i64 + 1).str(" corrupted line misses '\\n'\n");
@@ -585,7 +583,7 @@ impl Depmod {
     /// dependency; -e reports the symbols nobody has and, with -E, the
     /// CRCs that differ.
     fn resolve(&mut self, print_unknown: bool, check_crcs: bool, verbose: bool, out: &mut Out, err: &mut Out) {
-        let needs = std::mem::take(&mut self.loops);
+        let needs = std::mem::take(&mut self.needs);
         for (i, needs) in needs.iter().enumerate() {
             for (name, crc, weak) in needs {
                 let Some(&(owner, sym_crc)) = self.find_symbol(name) else {
@@ -613,15 +611,15 @@ impl Depmod {
 
     /// depmod_calculate_dependencies(): a topological order (modules nobody
     /// needs first), each module's `order` its place in it. None after
-    /// reporting the cycles, when there are any.
-    fn sort_dependencies(&mut self, err: &mut Out) -> Option<Vec<usize>> {
+    /// reporting the cycles, when there are any (false).
+    fn sort_dependencies(&mut self, err: &mut Out) -> bool {
         let n = self.modules.len();
         let mut users: Vec<u32> = self.modules.iter().map(|m| m.users).collect();
         let mut roots: Vec<usize> = (0..n).filter(|&i| users[i] == 0).collect();
-        let mut sorted = Vec::with_capacity(n);
+        let mut sorted = 0;
         while let Some(src) = roots.pop() {
-            self.modules[src].order = sorted.len();
-            sorted.push(src);
+            self.modules[src].order = sorted;
+            sorted += 1;
             for &dst in &self.modules[src].deps {
                 users[dst] -= 1;
                 if users[dst] == 0 {
@@ -629,11 +627,10 @@ impl Depmod {
                 }
             }
         }
-        if sorted.len() < n {
+        if sorted < n {
             self.report_cycles(&users, err);
-            return None;
         }
-        Some(sorted)
+        sorted == n
     }
 
     /// depmod_report_cycles(): from each module left over, a depth-first
@@ -714,12 +711,11 @@ impl Depmod {
 
     /// Every index file's contents, in OUTPUTS order (the binary ones
     /// empty with -n, where they are not written).
-    fn outputs(&self, _sorted: &[usize], show: bool, warn: bool, err: &mut Out) -> Result<Vec<(&'static str, Vec<u8>)>, ()> {
+    fn outputs(&self, show: bool, warn: bool, err: &mut Out) -> Vec<(&'static str, Vec<u8>)> {
         let mut files = Vec::new();
         let mut dep = Vec::new();
         let mut dep_bin = Writer::default();
-        let mut checks: Vec<Vec<u8>> = Vec::new();
-        for (i, m) in self.modules.iter().enumerate() {
+                for (i, m) in self.modules.iter().enumerate() {
             let mut line = m.shown().to_vec();
             line.push(b':');
             for d in self.all_deps(i) {
@@ -732,8 +728,6 @@ impl Depmod {
                 if dep_bin.insert(&m.name, &line, i as u32) && warn {
                     err.str("depmod: WARNING: duplicate module deps:\n").bytes(&line).byte(b'\n');
                 }
-                checks.push(m.name.clone());
-                checks.push(line);
             }
         }
         files.push(("modules.dep", dep));
@@ -761,7 +755,6 @@ impl Depmod {
                         if alias_bin.insert(&key, &m.name, i as u32) && warn {
                             err.str("depmod: WARNING: duplicate module alias:\n").bytes(&key).byte(b' ').bytes(&m.name).byte(b'\n');
                         }
-                        checks.push(key);
                     }
                     None => drop(err.str("depmod: WARNING: Unmatched bracket in ").bytes(v).byte(b'\n')),
                 }
@@ -785,15 +778,14 @@ impl Depmod {
                 if symbols_bin.insert(&key, owner, o as u32) && warn {
                     err.str("depmod: WARNING: duplicate module syms:\n").bytes(&key).byte(b' ').bytes(owner).byte(b'\n');
                 }
-                checks.push(key);
             }
         }
         files.push(("modules.symbols", symbols));
         files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
 
-        let read = |name: &[u8]| cpath(&self.dir, &[b"/", name]).ok().and_then(|c| read_all(open_ro(&c).ok()?, 64 << 20).ok());
+        let read = |name: &[u8], err: &mut Out| if show { None } else { read_tree_file(&self.dir, name, err) };
         let mut builtin = Vec::new();
-        if let (false, Some(text)) = (show, read(b"modules.builtin")) {
+        if let Some(text) = read(b"modules.builtin", err) {
             let mut w = Writer::default();
             for line in fgets_lines(&text) {
                 let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
@@ -805,7 +797,6 @@ impl Depmod {
                 if !base.is_empty() {
                     let name = crate::name::normalize(base);
                     w.insert(&name, b"", 0);
-                    checks.push(name);
                 }
             }
             builtin = w.write();
@@ -813,14 +804,12 @@ impl Depmod {
         files.push(("modules.builtin.bin", builtin));
 
         let mut builtin_alias = Vec::new();
-        if let (false, Some(text)) = (show, read(b"modules.builtin.modinfo")) {
+        if let Some(text) = read(b"modules.builtin.modinfo", err) {
             let mut w = Writer::default();
             for (module, alias) in builtin_aliases(&text, err) {
                 match alias_normalize(&alias) {
                     Some(key) => {
                         w.insert(&key, &module, 0);
-                        checks.push(key);
-                        checks.push(module);
                     }
                     None => drop(err.str("depmod: WARNING: Unmatched bracket in ").bytes(&alias).byte(b'\n')),
                 }
@@ -859,14 +848,19 @@ impl Depmod {
         }
         files.push(("modules.devname", devname));
 
-        // kmod stops with a FATAL message at the first non-ASCII key or value
-        // (index__checkstring()), leaving the files it had written; here
-        // nothing is written at all.
-        if let Some(bad) = checks.iter().find(|s| !is_ascii_key(s)) {
-            err.str("depmod: FATAL: Module index: bad character in '").bytes(bad).str("' - only 7-bit ASCII is supported\n");
-            return Err(());
+        files
+    }
+}
+
+/// A file of the tree's directory that kmod reads through dfdopen(),
+/// which warns when it cannot.
+fn read_tree_file(dir: &[u8], name: &[u8], err: &mut Out) -> Option<Vec<u8>> {
+    match cpath(dir, &[b"/", name]).and_then(|c| read_all(open_ro(&c)?, 256 << 20)) {
+        Ok(t) => Some(t),
+        Err(errno) => {
+            err.str("depmod: WARNING: could not open ").bytes(name).str(" at ").bytes(dir).str(": ").errno(errno).byte(b'\n');
+            None
         }
-        Ok(files)
     }
 }
 
@@ -1043,12 +1037,8 @@ fn load(path: &[u8]) -> Loaded {
                 unpacked = i;
                 &unpacked[..]
             }
-            Err(what) => {
-                let mut why = format.as_bytes().to_vec();
-                why.extend_from_slice(b"-compressed: ");
-                why.extend_from_slice(what.as_bytes());
-                return fail(&why);
-            }
+            // libkmod's decoders answer EINVAL for any damage.
+            Err(_) => return fail(&errno_text(Errno::INVAL)),
         },
     };
     let elf = match Elf::new(&image) {
