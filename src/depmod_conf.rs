@@ -3,6 +3,8 @@
 //! `external`), and which directories are skipped (`exclude`).
 
 use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
+use crate::error::depmod as M;
+use crate::error::{depmod_msg, num_text};
 use crate::out::Out;
 
 /// kmod's default configuration directories, in priority order.
@@ -42,7 +44,7 @@ impl Conf {
                 }
                 Some(true) => {
                     let Ok(mut names) = list_dir(&c) else {
-                        err.str("depmod: ERROR: files list ").bytes(path).str(": could not read the directory\n");
+                        depmod_msg(err, M::CONF_DIR, &[path]);
                         continue;
                     };
                     names.retain(|n| !n.starts_with(b"."));
@@ -52,12 +54,12 @@ impl Conf {
                         full.extend_from_slice(&name);
                         if name.len() < 6 || !name.ends_with(b".conf") {
                             if verbose {
-                                err.str("depmod: INFO: All cfg files need .conf: ").bytes(&full).byte(b'\n');
+                                depmod_msg(err, M::CONF_NAME, &[&full]);
                             }
                             continue;
                         }
                         if cpath(root, &[&full]).ok().and_then(|c| stat_dir(&c)) == Some(true) {
-                            err.str("depmod: ERROR: Directories inside directories are not supported: ").bytes(&full).byte(b'\n');
+                            depmod_msg(err, M::CONF_SUBDIR, &[&full]);
                             continue;
                         }
                         insert_sorted(&mut files, name, full);
@@ -70,7 +72,7 @@ impl Conf {
             let text = cpath(root, &[path]).ok().and_then(|c| read_all(open_ro(&c).ok()?, 16 << 20).ok());
             match text {
                 Some(t) => conf.parse(path, &t, kver, verbose, err),
-                None => drop(err.str("depmod: ERROR: file parse ").bytes(path).str(": could not read it\n")),
+                None => depmod_msg(err, M::CONF_READ, &[path]),
             }
         }
         // kmod: without any `search` line, "updates" comes before the rest.
@@ -87,9 +89,7 @@ impl Conf {
             }
             let mut words = line.split(|&c| c == b' ' || c == b'\t').filter(|w| !w.is_empty());
             let Some(cmd) = words.next() else { continue };
-            let at = |err: &mut Out, level: &str| {
-                err.str("depmod: ").str(level).bytes(file).byte(b':').num(lineno as i64).str(": ");
-            };
+            let n = num_text(lineno as i64);
             match cmd {
                 b"search" => {
                     for w in words {
@@ -107,16 +107,14 @@ impl Conf {
                     let b = words.next();
                     let c = if cmd == b"override" { words.next() } else { Some(&b""[..]) };
                     let (Some(a), Some(b), Some(c)) = (a, b, c) else {
-                        at(err, "ERROR: ");
-                        err.str("ignoring bad line starting with '").bytes(cmd).str("'\n");
+                        depmod_msg(err, M::CONF_BAD_LINE, &[file, &n, cmd]);
                         continue;
                     };
                     // override MODULE KVER DIR / external KVER DIR
                     let version = if cmd == b"override" { b } else { a };
                     if !kernel_matches(version, kver) {
                         if verbose {
-                            at(err, "INFO: ");
-                            err.str(if cmd == b"override" { "override kernel did not match " } else { "external directory did not match " }).bytes(version).byte(b'\n');
+                            depmod_msg(err, if cmd == b"override" { M::CONF_OVERRIDE_KVER } else { M::CONF_EXTERNAL_KVER }, &[file, &n, version]);
                         }
                         continue;
                     }
@@ -131,14 +129,10 @@ impl Conf {
                 }
                 b"include" | b"make_map_files" => {
                     if verbose {
-                        at(err, "INFO: ");
-                        err.str("command ").bytes(cmd).str(" not implemented yet\n");
+                        depmod_msg(err, M::CONF_NOT_IMPLEMENTED, &[file, &n, cmd]);
                     }
                 }
-                _ => {
-                    at(err, "ERROR: ");
-                    err.str("ignoring bad line starting with '").bytes(cmd).str("'\n");
-                }
+                _ => depmod_msg(err, M::CONF_BAD_LINE, &[file, &n, cmd]),
             }
         }
     }

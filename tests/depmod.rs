@@ -290,3 +290,25 @@ fn failed_writes_leave_the_old_index() {
         check("read-only mount", ro, "Read-only file system");
     }
 }
+
+#[test]
+fn quick_mode_skips_an_up_to_date_tree() {
+    use std::os::unix::fs::MetadataExt;
+    let t = tree(&chain());
+    // On a tree without modules.dep, both say so and index it.
+    same(&t, &["-A", "-b", "{}", KVER]);
+    same(&t, &["-A", "-n", "-b", "{}", KVER]);
+    let base = t.path().to_str().unwrap();
+    let dep = t.path().join(format!("lib/modules/{KVER}/modules.dep"));
+    let run = |args: &[&str]| assert!(Command::new(BIN).arg("depmod").args(args).output().unwrap().status.success());
+    run(&["-b", base, KVER]);
+    let ino = fs::metadata(&dep).unwrap().ino();
+    run(&["-A", "-b", base, KVER]);
+    assert_eq!(fs::metadata(&dep).unwrap().ino(), ino, "-A rewrote an up-to-date index");
+    // A module newer than modules.dep: the index is made again (renamed
+    // into place, so a new inode).
+    let m = t.path().join(format!("lib/modules/{KVER}/kernel/lib/a.ko"));
+    assert!(Command::new("touch").args(["-d", "tomorrow"]).arg(&m).status().unwrap().success());
+    run(&["-A", "-b", base, KVER]);
+    assert_ne!(fs::metadata(&dep).unwrap().ino(), ino, "-A ignored a newer module");
+}

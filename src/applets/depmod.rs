@@ -27,6 +27,8 @@ use crate::args::{self, Flag};
 use crate::ctx::Ctx;
 use crate::depmod_conf::{Conf, Search, DEFAULT_DIRS};
 use crate::elf::Elf;
+use crate::error::depmod as M;
+use crate::error::{depmod_msg, errno_text, num_text};
 use crate::file::{cpath, open_ro, read_all};
 use crate::index::Writer;
 use crate::kernel::Kernel;
@@ -130,13 +132,13 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         if bit & DEPRECATED != 0 {
             let mut c = [0; 4];
             let letter = FLAGS[bit.trailing_zeros() as usize].0.encode_utf8(&mut c);
-            ctx.err.str("depmod: WARNING: Ignored deprecated option -").str(letter).byte(b'\n');
+            depmod_msg(&mut ctx.err, M::DEPRECATED, &[letter.as_bytes()]);
         }
     }
     let mut prefix = 0u8;
     if let Some(p) = value(PREFIX) {
         if p.len() != 1 {
-            return fatal(ctx, &[b"-P only takes a single char"]);
+            return fatal(ctx, M::PREFIX_CHAR, &[]);
         }
         prefix = p[0];
     }
@@ -146,7 +148,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     } else {
         let v = words.remove(0);
         if !is_version_number(&v) {
-            ctx.err.str("depmod: ERROR: Bad version passed ").bytes(&v).byte(b'\n');
+            depmod_msg(&mut ctx.err, M::BAD_VERSION, &[&v]);
             return 1;
         }
         v
@@ -175,7 +177,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     if let Some((file, symvers)) = kernel_syms {
         let text = match cpath(b"", &[&file]).and_then(|c| read_all(open_ro(&c)?, 256 << 20)) {
             Ok(t) => t,
-            Err(errno) => return fatal(ctx, &[b"could not load ", &file, b": ", &errno_text(errno)]),
+            Err(errno) => return fatal(ctx, M::LOAD_KERNEL_SYMS, &[&file, &errno_text(errno)]),
         };
         if symvers {
             d.load_symvers(&file, &text, &mut ctx.err);
@@ -183,7 +185,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             d.load_system_map(&file, &text, &mut ctx.err);
         }
     } else if print_unknown {
-        ctx.err.str("depmod: WARNING: -e needs -E or -F\n");
+        depmod_msg(&mut ctx.err, M::ERRSYMS_ALONE, &[]);
         print_unknown = false;
     }
 
@@ -195,25 +197,28 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         d.conf = Conf::load(ctx.k.root(), &paths, &kver, verbose > 1, &mut ctx.err);
         let top = d.dir.clone();
         if let Err(errno) = d.search(&top, &mut ctx.err) {
-            ctx.err.str("depmod: ERROR: could not open directory ").bytes(&top).str(": ").errno(errno).byte(b'\n');
-            return fatal(ctx, &[b"could not search modules: ", &errno_text(errno)]);
+            depmod_msg(&mut ctx.err, M::OPEN_DIR, &[&top, &errno_text(errno)]);
+            return fatal(ctx, M::SEARCH, &[&errno_text(errno)]);
         }
         for ext in d.conf.externals.clone() {
             if let Err(errno) = d.search(&ext, &mut ctx.err) {
-                ctx.err.str("depmod: ERROR: could not open directory ").bytes(&ext).str(": ").errno(errno).byte(b'\n');
+                depmod_msg(&mut ctx.err, M::OPEN_DIR, &[&ext, &errno_text(errno)]);
             }
         }
     } else {
         for path in &words {
             if !path.starts_with(b"/") {
-                return fatal(ctx, &[path, b": not absolute path."]);
+                return fatal(ctx, M::NOT_ABSOLUTE, &[path]);
             }
             if let Err(errno) = cpath(b"", &[path]).and_then(|c| rustix::fs::stat(c.as_c_str())) {
-                return fatal(ctx, &[b"could not create module ", path, b": ", &errno_text(errno)]);
+                return fatal(ctx, M::CREATE_MODULE, &[path, &errno_text(errno)]);
             }
             let base = path.iter().rposition(|&c| c == b'/').unwrap_or(0) + 1;
+            if base == path.len() {
+                return fatal(ctx, M::CREATE_MODULE, &[path, &errno_text(Errno::NOENT)]);
+            }
             if !d.add(path.clone(), base) {
-                return fatal(ctx, &[b"could not add module ", path, b": ", &errno_text(Errno::EXIST)]);
+                return fatal(ctx, M::ADD_MODULE, &[path, &errno_text(Errno::EXIST)]);
             }
         }
     }
@@ -222,7 +227,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let loaded = load_all(&d.modules);
     for (i, l) in loaded.into_iter().enumerate() {
         if let Some(why) = &l.error {
-            ctx.err.str("depmod: ERROR: failed to load symbols from ").bytes(&d.modules[i].path).str(": ").bytes(why).byte(b'\n');
+            depmod_msg(&mut ctx.err, M::LOAD_SYMBOLS, &[&d.modules[i].path, why]);
         }
         for (name, crc) in l.exports {
             d.add_symbol(&name, false, crc, Some(i));
@@ -244,27 +249,26 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     match write_atomically(&d.dir, &files) {
         Ok(()) => 0,
         Err((name, errno)) => {
-            ctx.err.str("depmod: ERROR: could not write ").bytes(&d.dir).byte(b'/').str(name).str(": ").errno(errno).str("; the old index files are left as they were\n");
+            let mut path = d.dir.clone();
+            path.push(b'/');
+            path.extend_from_slice(name.as_bytes());
+            depmod_msg(&mut ctx.err, M::WRITE, &[&path, &errno_text(errno)]);
             1
         }
     }
 }
 
-/// A kmod CRIT message: `depmod: FATAL: ...`, exit 1.
-fn fatal<K: Kernel>(ctx: &mut Ctx<K>, parts: &[&[u8]]) -> i32 {
-    ctx.err.str("depmod: FATAL: ");
-    for p in parts {
-        ctx.err.bytes(p);
-    }
-    ctx.err.byte(b'\n');
+/// A kmod CRIT message (`depmod: FATAL: ...`): exit 1.
+fn fatal<K: Kernel>(ctx: &mut Ctx<K>, template: &str, args: &[&[u8]]) -> i32 {
+    depmod_msg(&mut ctx.err, template, args);
     1
 }
 
-/// strerror() as kmod's messages word it.
-fn errno_text(e: Errno) -> Vec<u8> {
-    let mut o = Out::new(crate::out::Sink::Buffer);
-    o.errno(e);
-    o.buf
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = dir.to_vec();
+    p.push(b'/');
+    p.extend_from_slice(name);
+    p
 }
 
 /// kmod's is_version_number(): sscanf("%u.%u") finds two numbers.
@@ -313,7 +317,8 @@ fn read_dir(path: &[u8], err: &mut Out) -> Result<(rustix::fd::OwnedFd, Vec<(Vec
     let c = cpath(b"", &[path])?;
     let fd = rustix::fs::open(c.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
     let mut out = Vec::new();
-    let mut buf = [MaybeUninit::uninit(); 8192];
+    // On the heap: the walk recurses once per directory level.
+    let mut buf = vec![MaybeUninit::uninit(); 8192];
     let mut dir = rustix::fs::RawDir::new(&fd, &mut buf);
     while let Some(entry) = dir.next() {
         let entry = entry?;
@@ -326,19 +331,18 @@ fn read_dir(path: &[u8], err: &mut Out) -> Result<(rustix::fd::OwnedFd, Vec<(Vec
                     FileType::RegularFile => Some(false),
                     FileType::Directory => Some(true),
                     _ => {
-                        err.str("depmod: ERROR: unsupported file type ").bytes(path).byte(b'/').bytes(name).str(": ");
                         let mut oct = Vec::new();
                         let mut m = st.st_mode & 0o170000;
                         while m > 0 {
                             oct.insert(0, b'0' + (m & 7) as u8);
                             m >>= 3;
                         }
-                        err.bytes(&oct).byte(b'\n');
+                        depmod_msg(err, M::FILE_TYPE, &[&join(path, name), &oct]);
                         None
                     }
                 },
                 Err(errno) => {
-                    err.str("depmod: ERROR: could not stat ").bytes(path).byte(b'/').bytes(name).str(": ").errno(errno).byte(b'\n');
+                    depmod_msg(err, M::STAT, &[&join(path, name), &errno_text(errno)]);
                     None
                 }
             },
@@ -372,7 +376,7 @@ impl Depmod {
             Ok(x) => x,
             Err(e) if top => return Err(e),
             Err(errno) => {
-                err.str("depmod: ERROR: could not open directory ").bytes(path).str(": ").errno(errno).byte(b'\n');
+                depmod_msg(err, M::OPEN_DIR, &[path, &errno_text(errno)]);
                 return Ok(());
             }
         };
@@ -381,7 +385,7 @@ impl Depmod {
         let id = rustix::fs::fstat(&fd).map(|st| (st.st_dev, st.st_ino)).unwrap_or_default();
         drop(fd);
         if ancestors.contains(&id) {
-            err.str("depmod: ERROR: ").bytes(path).str(": a symbolic link loop, skipped\n");
+            depmod_msg(err, M::LOOP, &[path]);
             return Ok(());
         }
         ancestors.push(id);
@@ -484,7 +488,7 @@ impl Depmod {
         if let Some(text) = read_tree_file(&self.dir, b"modules.order", err) {
             let lines = fgets_lines(&text);
             if let Some(n) = lines.iter().position(|l| !l.is_empty() && !l.ends_with(b"\n")) {
-                err.str("depmod: ERROR: ").bytes(&self.dir).str("/modules.order:").num(n as i64 + 1).str(" corrupted line misses '\\n'\n");
+                depmod_msg(err, M::ORDER_LINE, &[&self.dir, &num_text(n as i64 + 1)]);
             } else {
                 // The key kmod looks modules up by: the path in the tree
                 // with the name's extension cut to ".ko".
@@ -553,7 +557,7 @@ impl Depmod {
             let crc = (!hex.is_empty() && hex.iter().all(|c| c.is_ascii_hexdigit())).then(|| hex.iter().fold(0u64, |v, &c| v.wrapping_shl(4) | u64::from((c as char).to_digit(16).unwrap_or(0))));
             match crc {
                 Some(crc) => self.add_symbol(sym, false, crc, None),
-                None => drop(err.str("depmod: ERROR: ").bytes(file).byte(b':').num(n as i64 + 1).str(" Invalid symbol version ").bytes(ver).str(": Invalid argument\n")),
+                None => depmod_msg(err, M::SYMVERS_LINE, &[file, &num_text(n as i64 + 1), ver]),
             }
         }
         self.add_fake_symbols();
@@ -565,7 +569,7 @@ impl Depmod {
         for (n, line) in fgets_lines(text).into_iter().enumerate() {
             let mut parts = line.splitn(3, |&c| c == b' ');
             let (Some(_), Some(_), Some(mut p)) = (parts.next(), parts.next(), parts.next()) else {
-                err.str("depmod: ERROR: ").bytes(file).byte(b':').num(n as i64 + 1).str(": invalid line: ").bytes(line).byte(b'\n');
+                depmod_msg(err, M::SYSTEM_MAP_LINE, &[file, &num_text(n as i64 + 1), line]);
                 continue;
             };
             if p.first() == Some(&self.prefix) {
@@ -588,12 +592,12 @@ impl Depmod {
             for (name, crc, weak) in needs {
                 let Some(&(owner, sym_crc)) = self.find_symbol(name) else {
                     if print_unknown && !weak {
-                        err.str("depmod: WARNING: ").bytes(&self.modules[i].path).str(" needs unknown symbol ").bytes(name).byte(b'\n');
+                        depmod_msg(err, M::UNKNOWN_SYMBOL, &[&self.modules[i].path, name]);
                     }
                     continue;
                 };
                 if check_crcs && sym_crc != *crc && !weak && print_unknown {
-                    err.str("depmod: WARNING: ").bytes(&self.modules[i].path).str(" disagrees about version of symbol ").bytes(name).byte(b'\n');
+                    depmod_msg(err, M::SYMBOL_VERSION, &[&self.modules[i].path, name]);
                 }
                 let Some(o) = owner else { continue };
                 if self.modules[i].deps.contains(&o) {
@@ -659,16 +663,18 @@ impl Depmod {
                         chain.push(vertices[p].0);
                         p = vertices[p].1;
                     }
-                    err.str("depmod: ERROR: Cycle detected: ");
+                    let mut text = Vec::new();
                     for &c in chain.iter().rev() {
                         let name = &self.modules[c].name[..];
                         if !in_loops.contains(&name) {
                             in_loops.push(name);
                         }
                         roots.retain(|&r| r != c);
-                        err.bytes(name).str(" -> ");
+                        text.extend_from_slice(name);
+                        text.extend_from_slice(b" -> ");
                     }
-                    err.bytes(&self.modules[root].name).byte(b'\n');
+                    text.extend_from_slice(&self.modules[root].name);
+                    depmod_msg(err, M::CYCLE, &[&text]);
                     continue;
                 }
                 visited[m] = true;
@@ -687,7 +693,7 @@ impl Depmod {
                 }
             }
         }
-        err.str("depmod: ERROR: Found ").num(in_loops.len() as i64).str(" modules in dependency cycles!\n");
+        depmod_msg(err, M::CYCLES, &[&num_text(in_loops.len() as i64)]);
     }
 
     /// The transitive dependencies of module `i`, in load order (the
@@ -726,7 +732,7 @@ impl Depmod {
             dep.push(b'\n');
             if !show {
                 if dep_bin.insert(&m.name, &line, i as u32) && warn {
-                    err.str("depmod: WARNING: duplicate module deps:\n").bytes(&line).byte(b'\n');
+                    depmod_msg(err, M::DUP_DEPS, &[&line]);
                 }
             }
         }
@@ -753,10 +759,10 @@ impl Depmod {
                 match alias_normalize(v) {
                     Some(key) => {
                         if alias_bin.insert(&key, &m.name, i as u32) && warn {
-                            err.str("depmod: WARNING: duplicate module alias:\n").bytes(&key).byte(b' ').bytes(&m.name).byte(b'\n');
+                            depmod_msg(err, M::DUP_ALIAS, &[&key, &m.name]);
                         }
                     }
-                    None => drop(err.str("depmod: WARNING: Unmatched bracket in ").bytes(v).byte(b'\n')),
+                    None => depmod_msg(err, M::BRACKET, &[v]),
                 }
             }
         }
@@ -776,7 +782,7 @@ impl Depmod {
             key.extend_from_slice(name);
             if !show {
                 if symbols_bin.insert(&key, owner, o as u32) && warn {
-                    err.str("depmod: WARNING: duplicate module syms:\n").bytes(&key).byte(b' ').bytes(owner).byte(b'\n');
+                    depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
                 }
             }
         }
@@ -790,7 +796,7 @@ impl Depmod {
             for line in fgets_lines(&text) {
                 let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
                 if !line.first().is_some_and(u8::is_ascii_alphabetic) {
-                    err.str("depmod: ERROR: Invalid modules.builtin line: ").bytes(line).byte(b'\n');
+                    depmod_msg(err, M::BUILTIN_LINE, &[line]);
                     continue;
                 }
                 let base = line.rsplit(|&c| c == b'/').next().unwrap_or(line);
@@ -811,7 +817,7 @@ impl Depmod {
                     Some(key) => {
                         w.insert(&key, &module, 0);
                     }
-                    None => drop(err.str("depmod: WARNING: Unmatched bracket in ").bytes(&alias).byte(b'\n')),
+                    None => depmod_msg(err, M::BRACKET, &[&alias]),
                 }
             }
             builtin_alias = w.write();
@@ -836,7 +842,7 @@ impl Depmod {
             }
             let Some(dev) = dev else { continue };
             if kind == 0 {
-                err.str("depmod: ERROR: Module '").bytes(&m.name).str("' has devname (").bytes(dev).str(") but lacks major and minor information. Ignoring.\n");
+                depmod_msg(err, M::DEVNAME, &[&m.name, dev]);
                 continue;
             }
             if devname.is_empty() {
@@ -858,7 +864,7 @@ fn read_tree_file(dir: &[u8], name: &[u8], err: &mut Out) -> Option<Vec<u8>> {
     match cpath(dir, &[b"/", name]).and_then(|c| read_all(open_ro(&c)?, 256 << 20)) {
         Ok(t) => Some(t),
         Err(errno) => {
-            err.str("depmod: WARNING: could not open ").bytes(name).str(" at ").bytes(dir).str(": ").errno(errno).byte(b'\n');
+            depmod_msg(err, M::OPEN_TREE_FILE, &[name, dir, &errno_text(errno)]);
             None
         }
     }
@@ -928,7 +934,7 @@ fn builtin_aliases(text: &[u8], err: &mut Out) -> Vec<(Vec<u8>, Vec<u8>)> {
             }
             v.push(c);
             if v.len() == 4096 {
-                err.str("depmod: WARNING: Could not flush stream: 28. Partial content: ").bytes(&v).byte(b'\n');
+                depmod_msg(err, M::FLUSH, &[&v]);
                 return None;
             }
         }
@@ -960,7 +966,7 @@ fn up_to_date(dir: &[u8], err: &mut Out) -> bool {
     let mtime = match st {
         Ok(st) => st.st_mtime,
         Err(errno) => {
-            err.str("depmod: ERROR: could not fstatat(").bytes(dir).str(", modules.dep): ").errno(errno).byte(b'\n');
+            depmod_msg(err, M::UP_TO_DATE, &[dir, &errno_text(errno)]);
             return false;
         }
     };
