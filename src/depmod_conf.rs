@@ -32,6 +32,7 @@ impl Conf {
     /// `*.conf` files; of two files with one name the first path's wins;
     /// files are read in name order). Messages go to `err`, INF ones only
     /// when `verbose`.
+    #[inline(never)]
     pub fn load(root: &[u8], paths: &[Vec<u8>], kver: &[u8], verbose: bool, err: &mut Out) -> Conf {
         let mut files: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         for path in paths {
@@ -82,6 +83,7 @@ impl Conf {
         conf
     }
 
+    #[inline(never)]
     fn parse(&mut self, file: &[u8], text: &[u8], kver: &[u8], verbose: bool, err: &mut Out) {
         for (lineno, line) in lines(text) {
             if line.is_empty() || line[0] == b'#' {

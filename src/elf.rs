@@ -193,9 +193,11 @@ impl<'a> Elf<'a> {
             }
         }
         let ((symoff, symsize), (stroff, strsize), entsize) = self.symtab().ok_or(Errno::INVAL)?;
-        // kmod takes the first entry of a name: sorted by name, then index.
-        let mut by_name: Vec<usize> = (0..versions.len()).collect();
-        by_name.sort_by(|&a, &b| versions[a].0.cmp(versions[b].0).then(a.cmp(&b)));
+        // kmod takes the first entry of a name (a linear search for each
+        // symbol); here: entries sorted by (hash of name, index).
+        let hash = |s: &[u8]| s.iter().fold(0x811c_9dc5u32, |h, &c| (h ^ u32::from(c)).wrapping_mul(0x0100_0193));
+        let mut by_hash: Vec<u64> = versions.iter().map(|v| u64::from(hash(v.0)) << 32 | v.2 as u64).collect();
+        by_hash.sort_unstable();
         let mut visited = vec![false; versions.len()];
         let mut out = Vec::new();
         for at in (symoff + entsize..symoff + symsize).step_by(entsize as usize) {
@@ -212,13 +214,15 @@ impl<'a> Elf<'a> {
             if name.is_empty() {
                 continue;
             }
-            let i = by_name.partition_point(|&v| versions[v].0 < name);
-            let crc = match by_name.get(i) {
-                Some(&v) if versions[v].0 == name => {
+            let h = u64::from(hash(name)) << 32;
+            let first = by_hash.partition_point(|&k| k < h);
+            let found = by_hash[first..].iter().take_while(|&&k| k >> 32 == h >> 32).map(|&k| (k & 0xffff_ffff) as usize).find(|&v| versions[v].0 == name);
+            let crc = match found {
+                Some(v) => {
                     visited[v] = true;
                     versions[v].1
                 }
-                _ => 0,
+                None => 0,
             };
             out.push(Symbol { name, crc, weak: info >> 4 == STB_WEAK });
         }

@@ -363,9 +363,12 @@ struct Depmod {
     needs: Vec<Vec<(Vec<u8>, u64, bool)>>,
 }
 
+// The #[inline(never)]s here and below: with LTO at opt-level z the
+// one-caller functions were all inlined into main(), 1 KB larger in total.
 impl Depmod {
     /// depmod_modules_search_path(): every module file below `top`, in
     /// readdir order, of two with one name the one depmod.d prefers.
+    #[inline(never)]
     fn search(&mut self, top: &[u8], err: &mut Out) -> Result<(), Errno> {
         let mut ancestors = Vec::new();
         self.search_dir(&mut top.to_vec(), &mut ancestors, err, true)
@@ -429,6 +432,7 @@ impl Depmod {
     /// list (a later entry in kmod's list is a stronger one), with modules
     /// outside every search path ranked as `built-in`; on a tie the module
     /// found first stays.
+    #[inline(never)]
     fn keeps(&self, old: &Module, new: &[u8], end: usize) -> bool {
         let old_end = old.base + old.name.len();
         let dl = self.dir.len() + 1;
@@ -476,6 +480,7 @@ impl Depmod {
 
     /// The module array: kmod's hash order, then modules.order's order for
     /// the modules it lists (depmod_modules_sort()).
+    #[inline(never)]
     fn sort_modules(&mut self, err: &mut Out) {
         let order: Vec<usize> = self.by_name.iter().map(|(_, &i)| i).collect();
         let mut modules: Vec<Module> = Vec::with_capacity(order.len());
@@ -508,8 +513,12 @@ impl Depmod {
                     }
                 }
                 let _ = total;
-                // A stable sort, as glibc's qsort (a merge sort) is in practice.
-                modules.sort_by_key(|m| m.order);
+                // A stable sort, as glibc's qsort (a merge sort) is in
+                // practice: the key is (line, place in hash order).
+                let mut keys: Vec<u64> = modules.iter().enumerate().map(|(i, m)| (m.order.min(u32::MAX as usize) as u64) << 32 | i as u64).collect();
+                keys.sort_unstable();
+                let mut slots: Vec<Option<Module>> = modules.into_iter().map(Some).collect();
+                modules = keys.iter().filter_map(|k| slots[(k & 0xffff_ffff) as usize].take()).collect();
             }
         }
         for m in &mut modules {
@@ -549,6 +558,7 @@ impl Depmod {
     }
 
     /// Module.symvers: `0xCRC SYMBOL vmlinux EXPORT_...` lines.
+    #[inline(never)]
     fn load_symvers(&mut self, file: &[u8], text: &[u8], err: &mut Out) {
         for (n, line) in fgets_lines(text).into_iter().enumerate() {
             let mut f = line.split(|&c| c == b' ' || c == b'\t').filter(|w| !w.is_empty());
@@ -565,6 +575,7 @@ impl Depmod {
 
     /// System.map: `ADDRESS TYPE NAME` lines; the kernel's exports are the
     /// `__ksymtab_` names.
+    #[inline(never)]
     fn load_system_map(&mut self, file: &[u8], text: &[u8], err: &mut Out) {
         for (n, line) in fgets_lines(text).into_iter().enumerate() {
             let mut parts = line.splitn(3, |&c| c == b' ');
@@ -586,6 +597,7 @@ impl Depmod {
     /// depmod_load_dependencies(): each needed symbol's owner becomes a
     /// dependency; -e reports the symbols nobody has and, with -E, the
     /// CRCs that differ.
+    #[inline(never)]
     fn resolve(&mut self, print_unknown: bool, check_crcs: bool, verbose: bool, out: &mut Out, err: &mut Out) {
         let needs = std::mem::take(&mut self.needs);
         for (i, needs) in needs.iter().enumerate() {
@@ -616,6 +628,7 @@ impl Depmod {
     /// depmod_calculate_dependencies(): a topological order (modules nobody
     /// needs first), each module's `order` its place in it. None after
     /// reporting the cycles, when there are any (false).
+    #[inline(never)]
     fn sort_dependencies(&mut self, err: &mut Out) -> bool {
         let n = self.modules.len();
         let mut users: Vec<u32> = self.modules.iter().map(|m| m.users).collect();
@@ -639,6 +652,7 @@ impl Depmod {
 
     /// depmod_report_cycles(): from each module left over, a depth-first
     /// walk that reports the paths leading back to it, as kmod does.
+    #[inline(never)]
     fn report_cycles(&self, users: &[u32], err: &mut Out) {
         let mut roots: Vec<usize> = (0..self.modules.len()).filter(|&i| users[i] > 0).collect();
         let cap = roots.len();
@@ -698,6 +712,7 @@ impl Depmod {
 
     /// The transitive dependencies of module `i`, in load order (the
     /// topological order), as modules.dep lists them.
+    #[inline(never)]
     fn all_deps(&self, i: usize) -> Vec<usize> {
         let mut seen = vec![i];
         let mut todo = vec![i];
@@ -711,12 +726,14 @@ impl Depmod {
                 }
             }
         }
-        out.sort_by_key(|&d| self.modules[d].order);
-        out
+        let mut keys: Vec<u64> = out.iter().map(|&d| (self.modules[d].order as u64) << 32 | d as u64).collect();
+        keys.sort_unstable();
+        keys.iter().map(|k| (k & 0xffff_ffff) as usize).collect()
     }
 
     /// Every index file's contents, in OUTPUTS order (the binary ones
     /// empty with -n, where they are not written).
+    #[inline(never)]
     fn outputs(&self, show: bool, warn: bool, err: &mut Out) -> Vec<(&'static str, Vec<u8>)> {
         let mut files = Vec::new();
         let mut dep = Vec::new();
@@ -920,6 +937,7 @@ fn major_minor(v: &[u8]) -> Option<(u8, u32, u32)> {
 /// NUL-terminated), read as kmod's output_builtin_alias_bin() reads them:
 /// a field ends at its delimiter, a NUL or after 4096 bytes, and a field
 /// that ends wrong is dropped with what follows it up to the next NUL.
+#[inline(never)]
 fn builtin_aliases(text: &[u8], err: &mut Out) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
     let mut at = 0;
@@ -961,6 +979,7 @@ fn builtin_aliases(text: &[u8], err: &mut Out) -> Vec<(Vec<u8>, Vec<u8>)> {
 /// -A: whether modules.dep is at least as new as every module file
 /// (depfile_up_to_date()). A missing modules.dep is reported, as kmod does,
 /// and means "not up to date".
+#[inline(never)]
 fn up_to_date(dir: &[u8], err: &mut Out) -> bool {
     let st = cpath(dir, &[b"/modules.dep"]).and_then(|c| rustix::fs::stat(c.as_c_str()));
     let mtime = match st {
@@ -996,34 +1015,82 @@ fn up_to_date(dir: &[u8], err: &mut Out) -> bool {
 
 /// Reads every module on all cores: each worker takes the next module
 /// from a shared counter, and the results come back in module order.
+#[inline(never)]
 fn load_all(modules: &[Module]) -> Vec<Loaded> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
     let workers = rustix::thread::sched_getaffinity(None).map_or(1, |s| s.count() as usize).clamp(1, 16);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(m) = modules.get(i) else { return done };
-            done.push((i, load(&m.path)));
+    let shared = Work { next: AtomicUsize::new(0), modules };
+    let mut parts: Vec<Part> = (0..workers).map(|_| Part { work: &shared, done: Vec::new() }).collect();
+    // pthreads directly: std::thread brings 20 KB (thread names, spawn
+    // hooks, its stack-overflow bookkeeping) that a counter loop never uses.
+    let mut threads = Vec::new();
+    for part in parts.iter_mut().skip(1) {
+        let mut t = 0u64;
+        let mut attr = [0u64; 8];
+        // SAFETY: `part` outlives the thread (joined below before `parts`
+        // goes); worker() only touches its own Part and the shared counter.
+        let ok = unsafe {
+            pthread_attr_init(attr.as_mut_ptr().cast()) == 0
+                && pthread_attr_setstacksize(attr.as_mut_ptr().cast(), 1 << 20) == 0
+                && pthread_create(&mut t, attr.as_ptr().cast(), worker, (part as *mut Part).cast()) == 0
+        };
+        if ok {
+            threads.push(t);
         }
-    };
+    }
+    worker_loop(&mut parts[0]);
+    for t in threads {
+        // SAFETY: a thread created above, joined once.
+        unsafe { pthread_join(t, std::ptr::null_mut()) };
+    }
     let mut results: Vec<Loaded> = Vec::new();
     results.resize_with(modules.len(), Loaded::default);
-    let parts: Vec<Vec<(usize, Loaded)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..workers).filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok()).collect();
-        let mut parts = vec![work()];
-        parts.extend(handles.into_iter().filter_map(|h| h.join().ok()));
-        parts
-    });
-    for (i, l) in parts.into_iter().flatten() {
-        results[i] = l;
+    for part in parts {
+        for (i, l) in part.done {
+            results[i] = l;
+        }
     }
+    // A thread that could not be started leaves its share to the others,
+    // so every module was loaded by someone.
     results
+}
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Work<'a> {
+    next: AtomicUsize,
+    modules: &'a [Module],
+}
+
+/// One thread's results: (module index, what it read).
+struct Part<'a> {
+    work: &'a Work<'a>,
+    done: Vec<(usize, Loaded)>,
+}
+
+fn worker_loop(part: &mut Part) {
+    loop {
+        let i = part.work.next.fetch_add(1, Ordering::Relaxed);
+        let Some(m) = part.work.modules.get(i) else { return };
+        part.done.push((i, load(&m.path)));
+    }
+}
+
+extern "C" fn worker(arg: *mut std::ffi::c_void) -> *mut std::ffi::c_void {
+    // SAFETY: `arg` is the &mut Part load_all() handed to this thread alone.
+    worker_loop(unsafe { &mut *arg.cast::<Part>() });
+    std::ptr::null_mut()
+}
+
+extern "C" {
+    fn pthread_attr_init(attr: *mut std::ffi::c_void) -> i32;
+    fn pthread_attr_setstacksize(attr: *mut std::ffi::c_void, size: usize) -> i32;
+    fn pthread_create(t: *mut u64, attr: *const std::ffi::c_void, f: extern "C" fn(*mut std::ffi::c_void) -> *mut std::ffi::c_void, arg: *mut std::ffi::c_void) -> i32;
+    fn pthread_join(t: u64, ret: *mut *mut std::ffi::c_void) -> i32;
 }
 
 /// One module file, as libkmod would read it for depmod: its exports,
 /// needed symbols and alias/softdep strings.
+#[inline(never)]
 fn load(path: &[u8]) -> Loaded {
     let fail = |why: &[u8]| Loaded { error: Some(why.to_vec()), ..Loaded::default() };
     let file = match cpath(b"", &[path]).and_then(|c| Mapped::open(&c)) {
@@ -1118,6 +1185,7 @@ impl Drop for Mapped {
 /// all are written renames them into place; on a failure the temporary
 /// files are removed and the old index files are untouched. Returns the
 /// file and errno that failed.
+#[inline(never)]
 fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(), (&'static str, Errno)> {
     let cdir = cpath(b"", &[dir]).map_err(|e| ("", e))?;
     let dfd = rustix::fs::open(cdir.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| ("", e))?;
