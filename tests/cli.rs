@@ -30,7 +30,7 @@ fn text(b: &[u8]) -> &str {
 fn list_names_the_applets_of_this_build() {
     let o = modbox(&["--list"]);
     assert!(o.status.success());
-    assert_eq!(text(&o.stdout), "insmod\nlsmod\nmodinfo\nrmmod\n");
+    assert_eq!(text(&o.stdout), "depmod\ninsmod\nlsmod\nmodinfo\nrmmod\n");
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn applet_as_first_argument_or_through_a_link() {
 fn unknown_applet_lists_the_known_ones() {
     let o = modbox(&["modprobe-ng"]);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(text(&o.stderr), "modbox: applet not found: modprobe-ng\nmodbox: the applets of this build are: insmod lsmod modinfo rmmod\n");
+    assert_eq!(text(&o.stderr), "modbox: applet not found: modprobe-ng\nmodbox: the applets of this build are: depmod insmod lsmod modinfo rmmod\n");
     assert!(o.stdout.is_empty());
     let o = modbox(&[]);
     assert_eq!(o.status.code(), Some(1));
@@ -91,7 +91,7 @@ fn install_makes_links_that_work() {
     // A second run finds the links there: one error each, exit 1.
     let o = run_copy(Command::new(&bin).args(["--install", hard.path().to_str().unwrap()]));
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(text(&o.stderr).lines().count(), 4);
+    assert_eq!(text(&o.stderr).lines().count(), 5);
     assert!(text(&o.stderr).contains("rmmod: File exists"), "{}", text(&o.stderr));
     let o = modbox(&["--install"]);
     assert_eq!((o.status.code(), text(&o.stderr)), (Some(1), "modbox: ERROR: usage: modbox --install [-s] DIR\n"));
