@@ -95,6 +95,12 @@ fn chain_with_and_without_modules_order() {
     // A last line without its newline: kmod ignores the whole file.
     t.write(&format!("lib/modules/{KVER}/modules.order"), b"kernel/lib/a.ko\nkernel/drivers/c.ko");
     same(&t, &["-b", "{}", KVER]);
+    // NULs: a line starting with one is empty to kmod, one inside a line
+    // makes it a line without its newline.
+    t.write(&format!("lib/modules/{KVER}/modules.order"), b"kernel/drivers/d.ko\n\0junk\nkernel/lib/a.ko\n");
+    same(&t, &["-b", "{}", KVER]);
+    t.write(&format!("lib/modules/{KVER}/modules.order"), b"kernel/drivers/d.ko\nkernel/lib/a\0.ko\n");
+    same(&t, &["-b", "{}", KVER]);
 }
 
 #[test]

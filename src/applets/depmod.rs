@@ -491,7 +491,8 @@ impl Depmod {
             }
         }
         if let Some(text) = read_tree_file(&self.dir, b"modules.order", err) {
-            let lines = fgets_lines(&text);
+            // As fgets() and strlen() see them: a line ends at a NUL.
+            let lines: Vec<&[u8]> = fgets_lines(&text).into_iter().map(|l| &l[..l.iter().position(|&c| c == 0).unwrap_or(l.len())]).collect();
             if let Some(n) = lines.iter().position(|l| !l.is_empty() && !l.ends_with(b"\n")) {
                 depmod_msg(err, M::ORDER_LINE, &[&self.dir, &num_text(n as i64 + 1)]);
             } else {
@@ -504,7 +505,6 @@ impl Depmod {
                         keyed.add(&m.path[r..end.min(m.path.len())], i, true);
                     }
                 }
-                let total = lines.len() + 1;
                 for (n, l) in lines.iter().enumerate() {
                     if let Some(l) = l.strip_suffix(b"\n") {
                         if let Some(&i) = keyed.find(l) {
@@ -512,7 +512,6 @@ impl Depmod {
                         }
                     }
                 }
-                let _ = total;
                 // A stable sort, as glibc's qsort (a merge sort) is in
                 // practice: the key is (line, place in hash order).
                 let mut keys: Vec<u64> = modules.iter().enumerate().map(|(i, m)| (m.order.min(u32::MAX as usize) as u64) << 32 | i as u64).collect();
