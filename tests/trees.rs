@@ -223,6 +223,22 @@ fn depmod_matches_kmod_on_both_trees() {
             let (a, b) = (std::fs::read(dir(&ours).join(f)).unwrap(), std::fs::read(dir(&theirs).join(f)).unwrap());
             assert!(a == b, "{kver}: {f} differs ({} vs {} bytes)", a.len(), b.len());
         }
+        // -e with the package's System.map: the same warnings, line for line.
+        let map = tree.join(format!("../../../boot/System.map-{kver}"));
+        if map.exists() {
+            let run = |tool: &str, root: &common::TempDir| {
+                let mut c = if tool == "kmod" { Command::new("depmod") } else { Command::new(BIN) };
+                if tool != "kmod" {
+                    c.arg("depmod");
+                }
+                let o = c.args(["-n", "-e", "-F"]).arg(&map).args(["-b", root.path().to_str().unwrap(), &kver]).output().unwrap();
+                let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(root.path().to_str().unwrap(), "B");
+                (o.status.code(), clean(&o.stdout), clean(&o.stderr))
+            };
+            let (a, b) = (run("modbox", &ours), run("kmod", &theirs));
+            assert!(a == b, "{kver}: depmod -n -e -F System.map differs");
+            assert!(a.2.contains("needs unknown symbol"));
+        }
         // Only modbox's files in the tree kmod's modprobe reads from, and of
         // those the binary indexes wherever one exists (softdeps only have
         // the text form).
