@@ -71,8 +71,16 @@ impl<'a> Elf<'a> {
     /// all ones when it lies outside the file.
     fn uint(&self, at: u64, size: usize) -> u64 {
         let Some(b) = usize::try_from(at).ok().and_then(|at| self.data.get(at..at.checked_add(size)?)) else { return u64::MAX };
-        let fold = |v: u64, &c: &u8| v << 8 | u64::from(c);
-        if self.msb { b.iter().fold(0, fold) } else { b.iter().rev().fold(0, fold) }
+        // Most reads are whole little-endian words: one load, not a loop
+        // (this is depmod's innermost code, run for every symbol).
+        let mut w = [0u8; 8];
+        if self.msb {
+            w[8 - size..].copy_from_slice(b);
+            u64::from_be_bytes(w)
+        } else {
+            w[..size].copy_from_slice(b);
+            u64::from_le_bytes(w)
+        }
     }
 
     /// The NUL-terminated string at `at` (ending at the end of the file
@@ -150,7 +158,13 @@ impl<'a> Elf<'a> {
                     out.clear();
                     break;
                 }
-                let Some(name) = self.cstr(stroff + nameoff).strip_prefix(b"__crc_") else { continue };
+                // Most symbols are not `__crc_` ones: look at the prefix
+                // before measuring the name.
+                let at = (stroff + nameoff) as usize;
+                if !self.data.get(at..).is_some_and(|d| d.starts_with(b"__crc_")) {
+                    continue;
+                }
+                let name = &self.cstr(stroff + nameoff)[6..];
                 out.push(Symbol { name, crc: self.resolve_crc(value, shndx), weak: false });
             }
         }

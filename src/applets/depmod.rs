@@ -110,8 +110,13 @@ impl Module {
 /// What a worker thread makes of one module file.
 #[derive(Default)]
 struct Loaded {
-    exports: Vec<(Vec<u8>, u64)>,
-    needs: Vec<(Vec<u8>, u64, bool)>,
+    /// Every symbol name, one after the other: the threads allocate a few
+    /// blocks a module, not one a symbol, under the allocator's lock.
+    names: Vec<u8>,
+    /// (start, end in `names`, CRC).
+    exports: Vec<(u32, u32, u64)>,
+    /// (start, end in `names`, CRC, weak).
+    needs: Vec<(u32, u32, u64, bool)>,
     info: Vec<(bool, Vec<u8>)>,
     /// Why the file could not be read as a module.
     error: Option<Vec<u8>>,
@@ -229,11 +234,11 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         if let Some(why) = &l.error {
             depmod_msg(&mut ctx.err, M::LOAD_SYMBOLS, &[&d.modules[i].path, why]);
         }
-        for (name, crc) in l.exports {
-            d.add_symbol(&name, false, crc, Some(i));
+        for &(a, b, crc) in &l.exports {
+            d.add_symbol(&l.names[a as usize..b as usize], false, crc, Some(i));
         }
         d.modules[i].info = l.info;
-        d.needs.push(l.needs);
+        d.needs.push((l.names, l.needs));
     }
     d.resolve(print_unknown, check_crcs, verbose > 0, &mut ctx.out, &mut ctx.err);
     if !d.sort_dependencies(&mut ctx.err) {
@@ -360,7 +365,7 @@ struct Depmod {
     by_name: KHash<usize>,
     conf: Conf,
     /// While loading: each module's needed symbols (name, CRC, weak).
-    needs: Vec<Vec<(Vec<u8>, u64, bool)>>,
+    needs: Vec<(Vec<u8>, Vec<(u32, u32, u64, bool)>)>,
 }
 
 // The #[inline(never)]s here and below: with LTO at opt-level z the
@@ -599,15 +604,16 @@ impl Depmod {
     #[inline(never)]
     fn resolve(&mut self, print_unknown: bool, check_crcs: bool, verbose: bool, out: &mut Out, err: &mut Out) {
         let needs = std::mem::take(&mut self.needs);
-        for (i, needs) in needs.iter().enumerate() {
-            for (name, crc, weak) in needs {
+        for (i, (names, needs)) in needs.iter().enumerate() {
+            for &(a, b, crc, weak) in needs {
+                let name = &names[a as usize..b as usize];
                 let Some(&(owner, sym_crc)) = self.find_symbol(name) else {
                     if print_unknown && !weak {
                         depmod_msg(err, M::UNKNOWN_SYMBOL, &[&self.modules[i].path, name]);
                     }
                     continue;
                 };
-                if check_crcs && sym_crc != *crc && !weak && print_unknown {
+                if check_crcs && sym_crc != crc && !weak && print_unknown {
                     depmod_msg(err, M::SYMBOL_VERSION, &[&self.modules[i].path, name]);
                 }
                 let Some(o) = owner else { continue };
@@ -730,146 +736,172 @@ impl Depmod {
         keys.iter().map(|k| (k & 0xffff_ffff) as usize).collect()
     }
 
-    /// Every index file's contents, in OUTPUTS order (the binary ones
-    /// empty with -n, where they are not written).
+    /// Every index file's contents, in the order kmod writes them (the
+    /// binary ones empty with -n, where they are not written). Five jobs,
+    /// run on all cores; their messages come out in kmod's order.
     #[inline(never)]
     fn outputs(&self, show: bool, warn: bool, err: &mut Out) -> Vec<(&'static str, Vec<u8>)> {
+        let slots: Slots<(Vec<(&'static str, Vec<u8>)>, Vec<u8>)> = Slots::new(5);
+        parallel(5, &|job| {
+            let mut e = Out::new(crate::out::Sink::Buffer);
+            let files = self.output(job, show, warn, &mut e);
+            // SAFETY: parallel() runs each job once.
+            unsafe { slots.put(job, (files, e.buf)) };
+        });
         let mut files = Vec::new();
-        let mut dep = Vec::new();
-        let mut dep_bin = Writer::default();
-                for (i, m) in self.modules.iter().enumerate() {
-            let mut line = m.shown().to_vec();
-            line.push(b':');
-            for d in self.all_deps(i) {
-                line.push(b' ');
-                line.extend_from_slice(self.modules[d].shown());
-            }
-            dep.extend_from_slice(&line);
-            dep.push(b'\n');
-            if !show {
-                if dep_bin.insert(&m.name, &line, i as u32) && warn {
-                    depmod_msg(err, M::DUP_DEPS, &[&line]);
-                }
-            }
+        for (f, e) in slots.into_vec() {
+            files.extend(f);
+            err.bytes(&e);
         }
-        files.push(("modules.dep", dep));
-        files.push(("modules.dep.bin", if show { Vec::new() } else { dep_bin.write() }));
+        files
+    }
 
-        let mut alias = b"# Aliases extracted from modules themselves.\n".to_vec();
-        let mut softdep = b"# Soft dependencies extracted from modules themselves.\n".to_vec();
-        let mut alias_bin = Writer::default();
-        for (i, m) in self.modules.iter().enumerate() {
-            for (is_alias, v) in &m.info {
-                if !is_alias {
-                    for part in [&b"softdep "[..], &m.name, b" ", v, b"\n"] {
-                        softdep.extend_from_slice(part);
+    /// One of outputs()'s jobs: 0 modules.dep, 1 aliases and softdeps,
+    /// 2 symbols, 3 built-in modules, 4 modules.devname.
+    fn output(&self, job: usize, show: bool, warn: bool, err: &mut Out) -> Vec<(&'static str, Vec<u8>)> {
+        let mut files = Vec::new();
+        match job {
+            0 => {
+            let mut dep = Vec::new();
+            let mut dep_bin = Writer::default();
+                    for (i, m) in self.modules.iter().enumerate() {
+                let mut line = m.shown().to_vec();
+                line.push(b':');
+                for d in self.all_deps(i) {
+                    line.push(b' ');
+                    line.extend_from_slice(self.modules[d].shown());
+                }
+                dep.extend_from_slice(&line);
+                dep.push(b'\n');
+                if !show {
+                    if dep_bin.insert(&m.name, &line, i as u32) && warn {
+                        depmod_msg(err, M::DUP_DEPS, &[&line]);
                     }
-                    continue;
                 }
-                for part in [&b"alias "[..], v, b" ", &m.name, b"\n"] {
-                    alias.extend_from_slice(part);
-                }
-                if show {
-                    continue;
-                }
-                match alias_normalize(v) {
-                    Some(key) => {
-                        if alias_bin.insert(&key, &m.name, i as u32) && warn {
-                            depmod_msg(err, M::DUP_ALIAS, &[&key, &m.name]);
+            }
+            files.push(("modules.dep", dep));
+            files.push(("modules.dep.bin", if show { Vec::new() } else { dep_bin.write() }));
+            }
+            1 => {
+            let mut alias = b"# Aliases extracted from modules themselves.\n".to_vec();
+            let mut softdep = b"# Soft dependencies extracted from modules themselves.\n".to_vec();
+            let mut alias_bin = Writer::default();
+            for (i, m) in self.modules.iter().enumerate() {
+                for (is_alias, v) in &m.info {
+                    if !is_alias {
+                        for part in [&b"softdep "[..], &m.name, b" ", v, b"\n"] {
+                            softdep.extend_from_slice(part);
                         }
+                        continue;
                     }
-                    None => depmod_msg(err, M::BRACKET, &[v]),
+                    for part in [&b"alias "[..], v, b" ", &m.name, b"\n"] {
+                        alias.extend_from_slice(part);
+                    }
+                    if show {
+                        continue;
+                    }
+                    match alias_normalize(v) {
+                        Some(key) => {
+                            if alias_bin.insert(&key, &m.name, i as u32) && warn {
+                                depmod_msg(err, M::DUP_ALIAS, &[&key, &m.name]);
+                            }
+                        }
+                        None => depmod_msg(err, M::BRACKET, &[v]),
+                    }
                 }
             }
-        }
-        files.push(("modules.alias", alias));
-        files.push(("modules.alias.bin", if show { Vec::new() } else { alias_bin.write() }));
-        files.push(("modules.softdep", softdep));
-
-        let mut symbols = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
-        let mut symbols_bin = Writer::default();
-        for (name, &(owner, _)) in self.symbols.iter() {
-            let Some(o) = owner else { continue };
-            let owner = &self.modules[o].name;
-            for part in [&b"alias symbol:"[..], name, b" ", owner, b"\n"] {
-                symbols.extend_from_slice(part);
+            files.push(("modules.alias", alias));
+            files.push(("modules.alias.bin", if show { Vec::new() } else { alias_bin.write() }));
+            files.push(("modules.softdep", softdep));
             }
-            let mut key = b"symbol:".to_vec();
-            key.extend_from_slice(name);
-            if !show {
-                if symbols_bin.insert(&key, owner, o as u32) && warn {
-                    depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
+            2 => {
+            let mut symbols = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
+            let mut symbols_bin = Writer::default();
+            for (name, &(owner, _)) in self.symbols.iter() {
+                let Some(o) = owner else { continue };
+                let owner = &self.modules[o].name;
+                for part in [&b"alias symbol:"[..], name, b" ", owner, b"\n"] {
+                    symbols.extend_from_slice(part);
+                }
+                let mut key = b"symbol:".to_vec();
+                key.extend_from_slice(name);
+                if !show {
+                    if symbols_bin.insert(&key, owner, o as u32) && warn {
+                        depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
+                    }
                 }
             }
-        }
-        files.push(("modules.symbols", symbols));
-        files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
+            files.push(("modules.symbols", symbols));
+            files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
+            }
+            3 => {
+            let read = |name: &[u8], err: &mut Out| if show { None } else { read_tree_file(&self.dir, name, err) };
+            let mut builtin = Vec::new();
+            if let Some(text) = read(b"modules.builtin", err) {
+                let mut w = Writer::default();
+                for line in fgets_lines(&text) {
+                    let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
+                    if !line.first().is_some_and(u8::is_ascii_alphabetic) {
+                        depmod_msg(err, M::BUILTIN_LINE, &[line]);
+                        continue;
+                    }
+                    let base = line.rsplit(|&c| c == b'/').next().unwrap_or(line);
+                    if !base.is_empty() {
+                        let name = crate::name::normalize(base);
+                        w.insert(&name, b"", 0);
+                    }
+                }
+                builtin = w.write();
+            }
+            files.push(("modules.builtin.bin", builtin));
 
-        let read = |name: &[u8], err: &mut Out| if show { None } else { read_tree_file(&self.dir, name, err) };
-        let mut builtin = Vec::new();
-        if let Some(text) = read(b"modules.builtin", err) {
-            let mut w = Writer::default();
-            for line in fgets_lines(&text) {
-                let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
-                if !line.first().is_some_and(u8::is_ascii_alphabetic) {
-                    depmod_msg(err, M::BUILTIN_LINE, &[line]);
+            let mut builtin_alias = Vec::new();
+            if let Some(text) = read(b"modules.builtin.modinfo", err) {
+                let mut w = Writer::default();
+                for (module, alias) in builtin_aliases(&text, err) {
+                    match alias_normalize(&alias) {
+                        Some(key) => {
+                            w.insert(&key, &module, 0);
+                        }
+                        None => depmod_msg(err, M::BRACKET, &[&alias]),
+                    }
+                }
+                builtin_alias = w.write();
+            }
+            files.push(("modules.builtin.alias.bin", builtin_alias));
+            }
+            _ => {
+            let mut devname = Vec::new();
+            for m in &self.modules {
+                let (mut dev, mut kind, mut major, mut minor) = (None, 0u8, 0, 0);
+                for (is_alias, v) in &m.info {
+                    if !is_alias {
+                        continue;
+                    }
+                    if let Some(d) = v.strip_prefix(b"devname:") {
+                        dev = Some(d);
+                    } else if let Some((k, a, b)) = major_minor(v) {
+                        (kind, major, minor) = (k, a, b);
+                    }
+                    if kind != 0 && dev.is_some() {
+                        break;
+                    }
+                }
+                let Some(dev) = dev else { continue };
+                if kind == 0 {
+                    depmod_msg(err, M::DEVNAME, &[&m.name, dev]);
                     continue;
                 }
-                let base = line.rsplit(|&c| c == b'/').next().unwrap_or(line);
-                if !base.is_empty() {
-                    let name = crate::name::normalize(base);
-                    w.insert(&name, b"", 0);
+                if devname.is_empty() {
+                    devname.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
                 }
+                let mut o = Out::new(crate::out::Sink::Buffer);
+                o.bytes(&m.name).byte(b' ').bytes(dev).byte(b' ').byte(kind).num(major as i64).byte(b':').num(minor as i64).byte(b'\n');
+                devname.extend_from_slice(&o.buf);
             }
-            builtin = w.write();
+            files.push(("modules.devname", devname));
+            }
         }
-        files.push(("modules.builtin.bin", builtin));
-
-        let mut builtin_alias = Vec::new();
-        if let Some(text) = read(b"modules.builtin.modinfo", err) {
-            let mut w = Writer::default();
-            for (module, alias) in builtin_aliases(&text, err) {
-                match alias_normalize(&alias) {
-                    Some(key) => {
-                        w.insert(&key, &module, 0);
-                    }
-                    None => depmod_msg(err, M::BRACKET, &[&alias]),
-                }
-            }
-            builtin_alias = w.write();
-        }
-        files.push(("modules.builtin.alias.bin", builtin_alias));
-
-        let mut devname = Vec::new();
-        for m in &self.modules {
-            let (mut dev, mut kind, mut major, mut minor) = (None, 0u8, 0, 0);
-            for (is_alias, v) in &m.info {
-                if !is_alias {
-                    continue;
-                }
-                if let Some(d) = v.strip_prefix(b"devname:") {
-                    dev = Some(d);
-                } else if let Some((k, a, b)) = major_minor(v) {
-                    (kind, major, minor) = (k, a, b);
-                }
-                if kind != 0 && dev.is_some() {
-                    break;
-                }
-            }
-            let Some(dev) = dev else { continue };
-            if kind == 0 {
-                depmod_msg(err, M::DEVNAME, &[&m.name, dev]);
-                continue;
-            }
-            if devname.is_empty() {
-                devname.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
-            }
-            let mut o = Out::new(crate::out::Sink::Buffer);
-            o.bytes(&m.name).byte(b' ').bytes(dev).byte(b' ').byte(kind).num(major as i64).byte(b':').num(minor as i64).byte(b'\n');
-            devname.extend_from_slice(&o.buf);
-        }
-        files.push(("modules.devname", devname));
-
         files
     }
 }
@@ -1014,77 +1046,100 @@ fn up_to_date(dir: &[u8], err: &mut Out) -> bool {
 
 /// Reads every module on all cores: each worker takes the next module
 /// from a shared counter, and the results come back in module order.
+/// Reads every module on all cores.
 #[inline(never)]
 fn load_all(modules: &[Module]) -> Vec<Loaded> {
-    let workers = rustix::thread::sched_getaffinity(None).map_or(1, |s| s.count() as usize).clamp(1, 16);
-    let shared = Work { next: AtomicUsize::new(0), modules };
-    let mut parts: Vec<Part> = (0..workers).map(|_| Part { work: &shared, done: Vec::new() }).collect();
-    // pthreads directly: std::thread brings 20 KB (thread names, spawn
-    // hooks, its stack-overflow bookkeeping) that a counter loop never uses.
+    let slots = Slots::new(modules.len());
+    // SAFETY: parallel() runs each job once.
+    parallel(modules.len(), &|i| unsafe { slots.put(i, load(&modules[i].path)) });
+    slots.into_vec()
+}
+
+use std::cell::UnsafeCell;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// One result per job, each written by the one thread that ran the job.
+struct Slots<T>(Vec<UnsafeCell<T>>);
+
+// SAFETY: `put` writes a slot from one thread only (parallel() hands out
+// each index once) and `into_vec` reads after every thread was joined.
+unsafe impl<T: Send> Sync for Slots<T> {}
+
+impl<T: Default> Slots<T> {
+    fn new(n: usize) -> Slots<T> {
+        Slots((0..n).map(|_| UnsafeCell::new(T::default())).collect())
+    }
+
+    /// # Safety
+    /// No other thread may use slot `i` (parallel() guarantees it for job i).
+    unsafe fn put(&self, i: usize, v: T) {
+        *self.0[i].get() = v;
+    }
+
+    fn into_vec(self) -> Vec<T> {
+        self.0.into_iter().map(UnsafeCell::into_inner).collect()
+    }
+}
+
+/// What the threads of parallel() share: the next job and the job itself.
+struct Jobs<'a> {
+    next: AtomicUsize,
+    n: usize,
+    job: &'a (dyn Fn(usize) + Sync),
+}
+
+/// Runs job(0), ..., job(n - 1), each once, on every core this process may
+/// use (the calling thread is one of them); returns when all are done.
+/// pthreads directly: std::thread brings 20 KB (thread names, spawn hooks,
+/// its stack-overflow bookkeeping) that a counter loop never uses.
+fn parallel(n: usize, job: &(dyn Fn(usize) + Sync)) {
+    let jobs = Jobs { next: AtomicUsize::new(0), n, job };
+    let cores = rustix::thread::sched_getaffinity(None).map_or(1, |s| s.count() as usize);
     let mut threads = Vec::new();
-    for part in parts.iter_mut().skip(1) {
+    for _ in 1..cores.clamp(1, 16).min(n) {
         let mut t = 0u64;
         let mut attr = [0u64; 8];
-        // SAFETY: `part` outlives the thread (joined below before `parts`
-        // goes); worker() only touches its own Part and the shared counter.
+        // SAFETY: `jobs` outlives every thread (all are joined below) and
+        // is only read through shared references and its atomic counter.
         let ok = unsafe {
             pthread_attr_init(attr.as_mut_ptr().cast()) == 0
                 && pthread_attr_setstacksize(attr.as_mut_ptr().cast(), 1 << 20) == 0
-                && pthread_create(&mut t, attr.as_ptr().cast(), worker, (part as *mut Part).cast()) == 0
+                && pthread_create(&mut t, attr.as_ptr().cast(), worker, (&jobs as *const Jobs).cast_mut().cast()) == 0
         };
+        // A thread that could not start leaves its share to the others.
         if ok {
             threads.push(t);
         }
     }
-    worker_loop(&mut parts[0]);
+    run_jobs(&jobs);
     for t in threads {
         // SAFETY: a thread created above, joined once.
         unsafe { pthread_join(t, std::ptr::null_mut()) };
     }
-    let mut results: Vec<Loaded> = Vec::new();
-    results.resize_with(modules.len(), Loaded::default);
-    for part in parts {
-        for (i, l) in part.done {
-            results[i] = l;
-        }
-    }
-    // A thread that could not be started leaves its share to the others,
-    // so every module was loaded by someone.
-    results
 }
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Work<'a> {
-    next: AtomicUsize,
-    modules: &'a [Module],
-}
-
-/// One thread's results: (module index, what it read).
-struct Part<'a> {
-    work: &'a Work<'a>,
-    done: Vec<(usize, Loaded)>,
-}
-
-fn worker_loop(part: &mut Part) {
+fn run_jobs(jobs: &Jobs) {
     loop {
-        let i = part.work.next.fetch_add(1, Ordering::Relaxed);
-        let Some(m) = part.work.modules.get(i) else { return };
-        part.done.push((i, load(&m.path)));
+        let i = jobs.next.fetch_add(1, Ordering::Relaxed);
+        if i >= jobs.n {
+            return;
+        }
+        (jobs.job)(i);
     }
 }
 
-extern "C" fn worker(arg: *mut std::ffi::c_void) -> *mut std::ffi::c_void {
-    // SAFETY: `arg` is the &mut Part load_all() handed to this thread alone.
-    worker_loop(unsafe { &mut *arg.cast::<Part>() });
+extern "C" fn worker(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: `arg` is the &Jobs parallel() keeps alive until the join.
+    run_jobs(unsafe { &*arg.cast::<Jobs>() });
     std::ptr::null_mut()
 }
 
 extern "C" {
-    fn pthread_attr_init(attr: *mut std::ffi::c_void) -> i32;
-    fn pthread_attr_setstacksize(attr: *mut std::ffi::c_void, size: usize) -> i32;
-    fn pthread_create(t: *mut u64, attr: *const std::ffi::c_void, f: extern "C" fn(*mut std::ffi::c_void) -> *mut std::ffi::c_void, arg: *mut std::ffi::c_void) -> i32;
-    fn pthread_join(t: u64, ret: *mut *mut std::ffi::c_void) -> i32;
+    fn pthread_attr_init(attr: *mut c_void) -> i32;
+    fn pthread_attr_setstacksize(attr: *mut c_void, size: usize) -> i32;
+    fn pthread_create(t: *mut u64, attr: *const c_void, f: extern "C" fn(*mut c_void) -> *mut c_void, arg: *mut c_void) -> i32;
+    fn pthread_join(t: u64, ret: *mut *mut c_void) -> i32;
 }
 
 /// One module file, as libkmod would read it for depmod: its exports,
@@ -1117,8 +1172,20 @@ fn load(path: &[u8]) -> Loaded {
         Ok(e) => e,
         Err(e) => return fail(&errno_text(e)),
     };
-    let exports = elf.exports().into_iter().map(|s| (s.name.to_vec(), s.crc)).collect();
-    let needs = elf.needs().unwrap_or_default().into_iter().map(|s| (s.name.to_vec(), s.crc, s.weak)).collect();
+    let mut names = Vec::new();
+    let mut add = |name: &[u8]| {
+        let start = names.len() as u32;
+        names.extend_from_slice(name);
+        (start, names.len() as u32)
+    };
+    let exports: Vec<_> = elf.exports().into_iter().map(|s| {
+        let (a, b) = add(s.name);
+        (a, b, s.crc)
+    }).collect();
+    let needs: Vec<_> = elf.needs().unwrap_or_default().into_iter().map(|s| {
+        let (a, b) = add(s.name);
+        (a, b, s.crc, s.weak)
+    }).collect();
     let info = elf
         .strings(b".modinfo")
         .into_iter()
@@ -1133,7 +1200,7 @@ fn load(path: &[u8]) -> Loaded {
             }
         })
         .collect();
-    Loaded { exports, needs, info, error: None }
+    Loaded { names, exports, needs, info, error: None }
 }
 
 /// A module file mapped into memory, as libkmod maps uncompressed ones:
