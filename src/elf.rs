@@ -71,15 +71,23 @@ impl<'a> Elf<'a> {
     /// all ones when it lies outside the file.
     fn uint(&self, at: u64, size: usize) -> u64 {
         let Some(b) = usize::try_from(at).ok().and_then(|at| self.data.get(at..at.checked_add(size)?)) else { return u64::MAX };
-        // Most reads are whole little-endian words: one load, not a loop
-        // (this is depmod's innermost code, run for every symbol).
-        let mut w = [0u8; 8];
-        if self.msb {
-            w[8 - size..].copy_from_slice(b);
-            u64::from_be_bytes(w)
-        } else {
-            w[..size].copy_from_slice(b);
-            u64::from_le_bytes(w)
+        // Fixed-size loads: this is depmod's innermost code, run for every
+        // symbol of every module.
+        let (msb, v) = (self.msb, b);
+        match size {
+            1 => u64::from(v[0]),
+            2 => {
+                let a = [v[0], v[1]];
+                u64::from(if msb { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) })
+            }
+            4 => {
+                let a = [v[0], v[1], v[2], v[3]];
+                u64::from(if msb { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+            }
+            _ => {
+                let a = [v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]];
+                if msb { u64::from_be_bytes(a) } else { u64::from_le_bytes(a) }
+            }
         }
     }
 
@@ -136,13 +144,22 @@ impl<'a> Elf<'a> {
         (symtab.1 % entsize == 0).then_some((symtab, strtab, entsize))
     }
 
-    /// Symbol `at` (file offset of its entry): name offset, value, info, shndx.
-    fn sym(&self, at: u64) -> (u64, u64, u8, u16) {
-        if self.is64 {
-            (self.uint(at, 4), self.uint(at + 8, 8), self.uint(at + 4, 1) as u8, self.uint(at + 6, 2) as u16)
-        } else {
-            (self.uint(at, 4), self.uint(at + 4, 4), self.uint(at + 12, 1) as u8, self.uint(at + 14, 2) as u16)
-        }
+    /// Fields of the symbol whose entry is at `at`, read only when needed
+    /// (Elf64_Sym and Elf32_Sym order them differently).
+    fn sym_name(&self, at: u64) -> u64 {
+        self.uint(at, 4)
+    }
+
+    fn sym_value(&self, at: u64) -> u64 {
+        if self.is64 { self.uint(at + 8, 8) } else { self.uint(at + 4, 4) }
+    }
+
+    fn sym_info(&self, at: u64) -> u8 {
+        self.uint(at + if self.is64 { 4 } else { 12 }, 1) as u8
+    }
+
+    fn sym_shndx(&self, at: u64) -> u16 {
+        self.uint(at + if self.is64 { 6 } else { 14 }, 2) as u16
     }
 
     /// kmod_elf_get_symbols(): what the module exports. With modversions
@@ -153,19 +170,19 @@ impl<'a> Elf<'a> {
         let mut out = Vec::new();
         if let Some(((symoff, symsize), (stroff, strsize), entsize)) = self.symtab() {
             for at in (symoff + entsize..symoff + symsize).step_by(entsize as usize) {
-                let (nameoff, value, _, shndx) = self.sym(at);
+                let nameoff = self.sym_name(at);
                 if nameoff >= strsize {
                     out.clear();
                     break;
                 }
                 // Most symbols are not `__crc_` ones: look at the prefix
                 // before measuring the name.
-                let at = (stroff + nameoff) as usize;
-                if !self.data.get(at..).is_some_and(|d| d.starts_with(b"__crc_")) {
+                let name_at = (stroff + nameoff) as usize;
+                if !self.data.get(name_at..).is_some_and(|d| d.starts_with(b"__crc_")) {
                     continue;
                 }
                 let name = &self.cstr(stroff + nameoff)[6..];
-                out.push(Symbol { name, crc: self.resolve_crc(value, shndx), weak: false });
+                out.push(Symbol { name, crc: self.resolve_crc(self.sym_value(at), self.sym_shndx(at)), weak: false });
             }
         }
         if !out.is_empty() {
@@ -215,12 +232,12 @@ impl<'a> Elf<'a> {
         let mut visited = vec![false; versions.len()];
         let mut out = Vec::new();
         for at in (symoff + entsize..symoff + symsize).step_by(entsize as usize) {
-            let (nameoff, _, info, shndx) = self.sym(at);
             // On SPARC, STT_REGISTER symbols are undefined without being
             // needed (module-init-tools' rule, kept by kmod).
-            if shndx != SHN_UNDEF || (matches!(self.machine, 2 | 43) && info & 0xf == 13) {
+            if self.sym_shndx(at) != SHN_UNDEF || (matches!(self.machine, 2 | 43) && self.sym_info(at) & 0xf == 13) {
                 continue;
             }
+            let (nameoff, info) = (self.sym_name(at), self.sym_info(at));
             if nameoff >= strsize {
                 return Err(Errno::INVAL);
             }
