@@ -112,6 +112,9 @@ fn show_verbose_warn_and_files() {
     same(&t, &["-v", "-w", "-b", "{}", KVER]);
     same(&t, &["-b", "{}", KVER, "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko", "{}/lib/modules/6.1.0-99-amd64/kernel/lib/b-two.ko"]);
     same(&t, &["-b", "{}", KVER, "relative/x.ko"]);
+    // Two files of one name: kmod's library logs a line of its own first.
+    let two = run("modbox", &t, &["-b", "{}", KVER, "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko", "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko"]);
+    assert_eq!((two.code, two.err.lines().last()), (Some(1), Some("depmod: FATAL: could not create module BASE/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko: File exists")));
     same(&t, &["-b", "{}", "notaversion"]);
     same(&t, &["--frobnicate"]);
     same(&t, &["-Z"]);

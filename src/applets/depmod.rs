@@ -222,8 +222,10 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             if base == path.len() {
                 return fatal(ctx, M::CREATE_MODULE, &[path, &errno_text(Errno::NOENT)]);
             }
-            if !d.add(path.clone(), base) {
-                return fatal(ctx, M::ADD_MODULE, &[path, &errno_text(Errno::EXIST)]);
+            // Named files get no depmod.d ranking: two of one name are an
+            // error, as in kmod (its module pool refuses the second path).
+            if d.by_name.find(&crate::name::normalize(&path[base..])).is_some() || !d.add(path.clone(), base) {
+                return fatal(ctx, M::CREATE_MODULE, &[path, &errno_text(Errno::EXIST)]);
             }
         }
     }
