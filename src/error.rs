@@ -254,6 +254,7 @@ pub mod depmod {
     pub const SEARCH: &str = "Fcould not search modules: %";
     pub const NOT_ABSOLUTE: &str = "F%: not absolute path.";
     pub const CREATE_MODULE: &str = "Fcould not create module %: %";
+    pub const ADD_MODULE: &str = "Fcould not add module %: %";
     pub const LOAD_SYMBOLS: &str = "Efailed to load symbols from %: %";
     pub const WRITE: &str = "Ecould not write %: %; the old index files are left as they were";
     pub const FILE_TYPE: &str = "Eunsupported file type %: %";

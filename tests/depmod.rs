@@ -114,7 +114,10 @@ fn show_verbose_warn_and_files() {
     same(&t, &["-b", "{}", KVER, "relative/x.ko"]);
     // Two files of one name: kmod's library logs a line of its own first.
     let two = run("modbox", &t, &["-b", "{}", KVER, "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko", "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko"]);
-    assert_eq!((two.code, two.err.lines().last()), (Some(1), Some("depmod: FATAL: could not create module BASE/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko: File exists")));
+    assert_eq!((two.code, two.err.lines().last()), (Some(1), Some("depmod: FATAL: could not add module BASE/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko: File exists")));
+    t.write(&format!("lib/modules/{KVER}/extra/a.ko"), &module(&[], &[], &[]));
+    let two = run("modbox", &t, &["-b", "{}", KVER, "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko", "{}/lib/modules/6.1.0-99-amd64/extra/a.ko"]);
+    assert_eq!((two.code, two.err.lines().last()), (Some(1), Some("depmod: FATAL: could not create module BASE/lib/modules/6.1.0-99-amd64/extra/a.ko: File exists")));
     same(&t, &["-b", "{}", "notaversion"]);
     same(&t, &["--frobnicate"]);
     same(&t, &["-Z"]);

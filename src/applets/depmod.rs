@@ -223,10 +223,13 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
                 return fatal(ctx, M::CREATE_MODULE, &[path, &errno_text(Errno::NOENT)]);
             }
             // Named files get no depmod.d ranking: two of one name are an
-            // error, as in kmod (its module pool refuses the second path).
-            if d.by_name.find(&crate::name::normalize(&path[base..])).is_some() || !d.add(path.clone(), base) {
-                return fatal(ctx, M::CREATE_MODULE, &[path, &errno_text(Errno::EXIST)]);
+            // error, as in kmod (its module pool refuses a second path; the
+            // same path twice fails when it is added).
+            if let Some(&old) = d.by_name.find(&crate::name::normalize(&path[base..])) {
+                let same = d.modules[old].path == *path;
+                return fatal(ctx, if same { M::ADD_MODULE } else { M::CREATE_MODULE }, &[path, &errno_text(Errno::EXIST)]);
             }
+            d.add(path.clone(), base);
         }
     }
 
