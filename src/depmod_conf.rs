@@ -2,9 +2,9 @@
 //! which of two modules with the same name wins (`search`, `override`,
 //! `external`), and which directories are skipped (`exclude`).
 
-use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
 use crate::error::depmod as M;
 use crate::error::{depmod_msg, num_text};
+use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
 use crate::out::Out;
 
 /// kmod's default configuration directories, in priority order.

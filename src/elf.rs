@@ -49,7 +49,8 @@ impl<'a> Elf<'a> {
         };
         let mut elf = Elf { data, is64, msb, shoff: 0, shnum: 0, machine: 0, names: (0, 0) };
         elf.machine = elf.uint(18, 2) as u16;
-        let (shoff, entsize, num, strndx) = if is64 { (elf.uint(40, 8), elf.uint(58, 2), elf.uint(60, 2), elf.uint(62, 2)) } else { (elf.uint(32, 4), elf.uint(46, 2), elf.uint(48, 2), elf.uint(50, 2)) };
+        let (shoff, entsize, num, strndx) =
+            if is64 { (elf.uint(40, 8), elf.uint(58, 2), elf.uint(60, 2), elf.uint(62, 2)) } else { (elf.uint(32, 4), elf.uint(46, 2), elf.uint(48, 2), elf.uint(50, 2)) };
         elf.shoff = shoff;
         elf.shnum = num as u16;
         if entsize != elf.shentsize() || shoff.checked_add(entsize * num).is_none_or(|end| end > data.len() as u64) {
@@ -64,7 +65,11 @@ impl<'a> Elf<'a> {
     }
 
     fn shentsize(&self) -> u64 {
-        if self.is64 { 64 } else { 40 }
+        if self.is64 {
+            64
+        } else {
+            40
+        }
     }
 
     /// elf_get_uint(): an integer of `size` bytes in the file's byte order,
@@ -86,7 +91,11 @@ impl<'a> Elf<'a> {
             }
             _ => {
                 let a = [v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]];
-                if msb { u64::from_be_bytes(a) } else { u64::from_le_bytes(a) }
+                if msb {
+                    u64::from_be_bytes(a)
+                } else {
+                    u64::from_le_bytes(a)
+                }
             }
         }
     }
@@ -151,7 +160,11 @@ impl<'a> Elf<'a> {
     }
 
     fn sym_value(&self, at: u64) -> u64 {
-        if self.is64 { self.uint(at + 8, 8) } else { self.uint(at + 4, 4) }
+        if self.is64 {
+            self.uint(at + 8, 8)
+        } else {
+            self.uint(at + 4, 4)
+        }
     }
 
     fn sym_info(&self, at: u64) -> u8 {

@@ -259,7 +259,8 @@ fn failed_writes_leave_the_old_index() {
     let base = t.path().to_str().unwrap().to_string();
     let dir = t.path().join(format!("lib/modules/{KVER}"));
     let listing = |d: &Path| {
-        let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(d).unwrap().flatten().filter(|e| e.file_type().unwrap().is_file()).map(|e| (e.file_name().into_string().unwrap(), fs::read(e.path()).unwrap())).collect();
+        let mut v: Vec<(String, Vec<u8>)> =
+            fs::read_dir(d).unwrap().flatten().filter(|e| e.file_type().unwrap().is_file()).map(|e| (e.file_name().into_string().unwrap(), fs::read(e.path()).unwrap())).collect();
         v.sort();
         v
     };
@@ -291,10 +292,7 @@ fn failed_writes_leave_the_old_index() {
     check("file size limit", o, "File too large");
 
     // 2. A read-only bind mount of the directory (needs mount namespaces).
-    let ro = Command::new("unshare")
-        .args(["-m", "sh", "-c", &format!("mount --bind {0} {0} && mount -o remount,bind,ro {0} && exec {BIN} depmod -b {base} {KVER}", dir.display())])
-        .output()
-        .unwrap();
+    let ro = Command::new("unshare").args(["-m", "sh", "-c", &format!("mount --bind {0} {0} && mount -o remount,bind,ro {0} && exec {BIN} depmod -b {base} {KVER}", dir.display())]).output().unwrap();
     let err = String::from_utf8_lossy(&ro.stderr);
     if err.starts_with("unshare:") || err.starts_with("mount:") {
         eprintln!("skipping the read-only mount: {err}");

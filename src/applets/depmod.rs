@@ -81,7 +81,6 @@ const EXTS: &[&[u8]] = &[
     b".ko.zst",
 ];
 
-
 struct Module {
     name: Vec<u8>,
     /// The path kmod knows it by: the tree's directory, `/`, the file's
@@ -767,144 +766,144 @@ impl Depmod {
         let mut files = Vec::new();
         match job {
             0 => {
-            let mut dep = Vec::new();
-            let mut dep_bin = Writer::default();
-                    for (i, m) in self.modules.iter().enumerate() {
-                let mut line = m.shown().to_vec();
-                line.push(b':');
-                for d in self.all_deps(i) {
-                    line.push(b' ');
-                    line.extend_from_slice(self.modules[d].shown());
-                }
-                dep.extend_from_slice(&line);
-                dep.push(b'\n');
-                if !show {
-                    if dep_bin.insert(&m.name, &line, i as u32) && warn {
-                        depmod_msg(err, M::DUP_DEPS, &[&line]);
+                let mut dep = Vec::new();
+                let mut dep_bin = Writer::default();
+                for (i, m) in self.modules.iter().enumerate() {
+                    let mut line = m.shown().to_vec();
+                    line.push(b':');
+                    for d in self.all_deps(i) {
+                        line.push(b' ');
+                        line.extend_from_slice(self.modules[d].shown());
+                    }
+                    dep.extend_from_slice(&line);
+                    dep.push(b'\n');
+                    if !show {
+                        if dep_bin.insert(&m.name, &line, i as u32) && warn {
+                            depmod_msg(err, M::DUP_DEPS, &[&line]);
+                        }
                     }
                 }
-            }
-            files.push(("modules.dep", dep));
-            files.push(("modules.dep.bin", if show { Vec::new() } else { dep_bin.write() }));
+                files.push(("modules.dep", dep));
+                files.push(("modules.dep.bin", if show { Vec::new() } else { dep_bin.write() }));
             }
             1 => {
-            let mut alias = b"# Aliases extracted from modules themselves.\n".to_vec();
-            let mut softdep = b"# Soft dependencies extracted from modules themselves.\n".to_vec();
-            let mut alias_bin = Writer::default();
-            for (i, m) in self.modules.iter().enumerate() {
-                for (is_alias, v) in &m.info {
-                    if !is_alias {
-                        for part in [&b"softdep "[..], &m.name, b" ", v, b"\n"] {
-                            softdep.extend_from_slice(part);
-                        }
-                        continue;
-                    }
-                    for part in [&b"alias "[..], v, b" ", &m.name, b"\n"] {
-                        alias.extend_from_slice(part);
-                    }
-                    if show {
-                        continue;
-                    }
-                    match alias_normalize(v) {
-                        Some(key) => {
-                            if alias_bin.insert(&key, &m.name, i as u32) && warn {
-                                depmod_msg(err, M::DUP_ALIAS, &[&key, &m.name]);
+                let mut alias = b"# Aliases extracted from modules themselves.\n".to_vec();
+                let mut softdep = b"# Soft dependencies extracted from modules themselves.\n".to_vec();
+                let mut alias_bin = Writer::default();
+                for (i, m) in self.modules.iter().enumerate() {
+                    for (is_alias, v) in &m.info {
+                        if !is_alias {
+                            for part in [&b"softdep "[..], &m.name, b" ", v, b"\n"] {
+                                softdep.extend_from_slice(part);
                             }
+                            continue;
                         }
-                        None => depmod_msg(err, M::BRACKET, &[v]),
+                        for part in [&b"alias "[..], v, b" ", &m.name, b"\n"] {
+                            alias.extend_from_slice(part);
+                        }
+                        if show {
+                            continue;
+                        }
+                        match alias_normalize(v) {
+                            Some(key) => {
+                                if alias_bin.insert(&key, &m.name, i as u32) && warn {
+                                    depmod_msg(err, M::DUP_ALIAS, &[&key, &m.name]);
+                                }
+                            }
+                            None => depmod_msg(err, M::BRACKET, &[v]),
+                        }
                     }
                 }
-            }
-            files.push(("modules.alias", alias));
-            files.push(("modules.alias.bin", if show { Vec::new() } else { alias_bin.write() }));
-            files.push(("modules.softdep", softdep));
+                files.push(("modules.alias", alias));
+                files.push(("modules.alias.bin", if show { Vec::new() } else { alias_bin.write() }));
+                files.push(("modules.softdep", softdep));
             }
             2 => {
-            let mut symbols = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
-            let mut symbols_bin = Writer::default();
-            for (name, &(owner, _)) in self.symbols.iter() {
-                let Some(o) = owner else { continue };
-                let owner = &self.modules[o].name;
-                for part in [&b"alias symbol:"[..], name, b" ", owner, b"\n"] {
-                    symbols.extend_from_slice(part);
-                }
-                let mut key = b"symbol:".to_vec();
-                key.extend_from_slice(name);
-                if !show {
-                    if symbols_bin.insert(&key, owner, o as u32) && warn {
-                        depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
+                let mut symbols = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
+                let mut symbols_bin = Writer::default();
+                for (name, &(owner, _)) in self.symbols.iter() {
+                    let Some(o) = owner else { continue };
+                    let owner = &self.modules[o].name;
+                    for part in [&b"alias symbol:"[..], name, b" ", owner, b"\n"] {
+                        symbols.extend_from_slice(part);
+                    }
+                    let mut key = b"symbol:".to_vec();
+                    key.extend_from_slice(name);
+                    if !show {
+                        if symbols_bin.insert(&key, owner, o as u32) && warn {
+                            depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
+                        }
                     }
                 }
-            }
-            files.push(("modules.symbols", symbols));
-            files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
+                files.push(("modules.symbols", symbols));
+                files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
             }
             3 => {
-            let read = |name: &[u8], err: &mut Out| if show { None } else { read_tree_file(&self.dir, name, err) };
-            let mut builtin = Vec::new();
-            if let Some(text) = read(b"modules.builtin", err) {
-                let mut w = Writer::default();
-                for line in fgets_lines(&text) {
-                    let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
-                    if !line.first().is_some_and(u8::is_ascii_alphabetic) {
-                        depmod_msg(err, M::BUILTIN_LINE, &[line]);
-                        continue;
-                    }
-                    let base = line.rsplit(|&c| c == b'/').next().unwrap_or(line);
-                    if !base.is_empty() {
-                        let name = crate::name::normalize(base);
-                        w.insert(&name, b"", 0);
-                    }
-                }
-                builtin = w.write();
-            }
-            files.push(("modules.builtin.bin", builtin));
-
-            let mut builtin_alias = Vec::new();
-            if let Some(text) = read(b"modules.builtin.modinfo", err) {
-                let mut w = Writer::default();
-                for (module, alias) in builtin_aliases(&text, err) {
-                    match alias_normalize(&alias) {
-                        Some(key) => {
-                            w.insert(&key, &module, 0);
+                let read = |name: &[u8], err: &mut Out| if show { None } else { read_tree_file(&self.dir, name, err) };
+                let mut builtin = Vec::new();
+                if let Some(text) = read(b"modules.builtin", err) {
+                    let mut w = Writer::default();
+                    for line in fgets_lines(&text) {
+                        let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
+                        if !line.first().is_some_and(u8::is_ascii_alphabetic) {
+                            depmod_msg(err, M::BUILTIN_LINE, &[line]);
+                            continue;
                         }
-                        None => depmod_msg(err, M::BRACKET, &[&alias]),
+                        let base = line.rsplit(|&c| c == b'/').next().unwrap_or(line);
+                        if !base.is_empty() {
+                            let name = crate::name::normalize(base);
+                            w.insert(&name, b"", 0);
+                        }
                     }
+                    builtin = w.write();
                 }
-                builtin_alias = w.write();
-            }
-            files.push(("modules.builtin.alias.bin", builtin_alias));
+                files.push(("modules.builtin.bin", builtin));
+
+                let mut builtin_alias = Vec::new();
+                if let Some(text) = read(b"modules.builtin.modinfo", err) {
+                    let mut w = Writer::default();
+                    for (module, alias) in builtin_aliases(&text, err) {
+                        match alias_normalize(&alias) {
+                            Some(key) => {
+                                w.insert(&key, &module, 0);
+                            }
+                            None => depmod_msg(err, M::BRACKET, &[&alias]),
+                        }
+                    }
+                    builtin_alias = w.write();
+                }
+                files.push(("modules.builtin.alias.bin", builtin_alias));
             }
             _ => {
-            let mut devname = Vec::new();
-            for m in &self.modules {
-                let (mut dev, mut kind, mut major, mut minor) = (None, 0u8, 0, 0);
-                for (is_alias, v) in &m.info {
-                    if !is_alias {
+                let mut devname = Vec::new();
+                for m in &self.modules {
+                    let (mut dev, mut kind, mut major, mut minor) = (None, 0u8, 0, 0);
+                    for (is_alias, v) in &m.info {
+                        if !is_alias {
+                            continue;
+                        }
+                        if let Some(d) = v.strip_prefix(b"devname:") {
+                            dev = Some(d);
+                        } else if let Some((k, a, b)) = major_minor(v) {
+                            (kind, major, minor) = (k, a, b);
+                        }
+                        if kind != 0 && dev.is_some() {
+                            break;
+                        }
+                    }
+                    let Some(dev) = dev else { continue };
+                    if kind == 0 {
+                        depmod_msg(err, M::DEVNAME, &[&m.name, dev]);
                         continue;
                     }
-                    if let Some(d) = v.strip_prefix(b"devname:") {
-                        dev = Some(d);
-                    } else if let Some((k, a, b)) = major_minor(v) {
-                        (kind, major, minor) = (k, a, b);
+                    if devname.is_empty() {
+                        devname.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
                     }
-                    if kind != 0 && dev.is_some() {
-                        break;
-                    }
+                    let mut o = Out::new(crate::out::Sink::Buffer);
+                    o.bytes(&m.name).byte(b' ').bytes(dev).byte(b' ').byte(kind).num(major as i64).byte(b':').num(minor as i64).byte(b'\n');
+                    devname.extend_from_slice(&o.buf);
                 }
-                let Some(dev) = dev else { continue };
-                if kind == 0 {
-                    depmod_msg(err, M::DEVNAME, &[&m.name, dev]);
-                    continue;
-                }
-                if devname.is_empty() {
-                    devname.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
-                }
-                let mut o = Out::new(crate::out::Sink::Buffer);
-                o.bytes(&m.name).byte(b' ').bytes(dev).byte(b' ').byte(kind).num(major as i64).byte(b':').num(minor as i64).byte(b'\n');
-                devname.extend_from_slice(&o.buf);
-            }
-            files.push(("modules.devname", devname));
+                files.push(("modules.devname", devname));
             }
         }
         files
@@ -1183,14 +1182,23 @@ fn load(path: &[u8]) -> Loaded {
         names.extend_from_slice(name);
         (start, names.len() as u32)
     };
-    let exports: Vec<_> = elf.exports().into_iter().map(|s| {
-        let (a, b) = add(s.name);
-        (a, b, s.crc)
-    }).collect();
-    let needs: Vec<_> = elf.needs().unwrap_or_default().into_iter().map(|s| {
-        let (a, b) = add(s.name);
-        (a, b, s.crc, s.weak)
-    }).collect();
+    let exports: Vec<_> = elf
+        .exports()
+        .into_iter()
+        .map(|s| {
+            let (a, b) = add(s.name);
+            (a, b, s.crc)
+        })
+        .collect();
+    let needs: Vec<_> = elf
+        .needs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| {
+            let (a, b) = add(s.name);
+            (a, b, s.crc, s.weak)
+        })
+        .collect();
     let info = elf
         .strings(b".modinfo")
         .into_iter()
