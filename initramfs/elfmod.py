@@ -1,4 +1,4 @@
-"""Reading kernel module files on the host, for gen-modules-dep and mkfixture.
+"""Reading kernel module files on the host, for mkfixture.
 
 Only what those helpers need: the (decompressed) image, the .modinfo
 section, and the appended signature's layout. stdlib only, so it runs on

@@ -103,6 +103,22 @@ unsafe impl GlobalAlloc for Bump {
         }
     }
 
+    /// A fresh mapping is zero already: writing zeros over it (the default)
+    /// would touch every page of a decompression buffer before the decoder
+    /// does.
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match kind(&layout) {
+            Kind::Mapped(len) => map(len),
+            _ => {
+                let p = self.alloc(layout);
+                if !p.is_null() {
+                    std::ptr::write_bytes(p, 0, layout.size());
+                }
+                p
+            }
+        }
+    }
+
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         match kind(&layout) {
             Kind::Mapped(len) => drop(munmap(ptr.cast(), len)),

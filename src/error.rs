@@ -314,3 +314,83 @@ impl Out {
         self.str(text)
     }
 }
+
+/// depmod's messages, in kmod 30's tools/depmod.c wording (modbox's own
+/// where kmod has none): the level (F fatal, E error, W warning, I info),
+/// then the text with each `%` standing for the next argument. `depmod_msg`
+/// prints them as kmod's log_printf() does: `depmod: LEVEL: text`.
+pub mod depmod {
+    pub const DEPRECATED: &str = "WIgnored deprecated option -%";
+    pub const PREFIX_CHAR: &str = "F-P only takes a single char";
+    pub const BAD_VERSION: &str = "EBad version passed %";
+    pub const LOAD_KERNEL_SYMS: &str = "Fcould not load %: %";
+    pub const ERRSYMS_ALONE: &str = "W-e needs -E or -F";
+    pub const OPEN_DIR: &str = "Ecould not open directory %: %";
+    pub const SEARCH: &str = "Fcould not search modules: %";
+    pub const NOT_ABSOLUTE: &str = "F%: not absolute path.";
+    pub const CREATE_MODULE: &str = "Fcould not create module %: %";
+    pub const ADD_MODULE: &str = "Fcould not add module %: %";
+    pub const LOAD_SYMBOLS: &str = "Efailed to load symbols from %: %";
+    pub const WRITE: &str = "Ecould not write %: %; the old index files are left as they were";
+    pub const FILE_TYPE: &str = "Eunsupported file type %: %";
+    pub const STAT: &str = "Ecould not stat %: %";
+    pub const LOOP: &str = "E%: a symbolic link loop, skipped";
+    pub const ORDER_LINE: &str = "E%/modules.order:% corrupted line misses '\\n'";
+    pub const SYMVERS_LINE: &str = "E%:% Invalid symbol version %: Invalid argument";
+    pub const SYSTEM_MAP_LINE: &str = "E%:%: invalid line: %";
+    pub const UNKNOWN_SYMBOL: &str = "W% needs unknown symbol %";
+    pub const SYMBOL_VERSION: &str = "W% disagrees about version of symbol %";
+    pub const CYCLE: &str = "ECycle detected: %";
+    pub const CYCLES: &str = "EFound % modules in dependency cycles!";
+    pub const DUP_DEPS: &str = "Wduplicate module deps:\n%";
+    pub const DUP_ALIAS: &str = "Wduplicate module alias:\n% %";
+    pub const DUP_SYMS: &str = "Wduplicate module syms:\n% %";
+    pub const BRACKET: &str = "WUnmatched bracket in %";
+    pub const BUILTIN_LINE: &str = "EInvalid modules.builtin line: %";
+    pub const DEVNAME: &str = "EModule '%' has devname (%) but lacks major and minor information. Ignoring.";
+    pub const OPEN_TREE_FILE: &str = "Wcould not open % at %: %";
+    pub const FLUSH: &str = "WCould not flush stream: 28. Partial content: %";
+    pub const UP_TO_DATE: &str = "Ecould not fstatat(%, modules.dep): %";
+    pub const CONF_DIR: &str = "Efiles list %: could not read the directory";
+    pub const CONF_NAME: &str = "IAll cfg files need .conf: %";
+    pub const CONF_SUBDIR: &str = "EDirectories inside directories are not supported: %";
+    pub const CONF_READ: &str = "Efile parse %: could not read it";
+    pub const CONF_BAD_LINE: &str = "E%:%: ignoring bad line starting with '%'";
+    pub const CONF_OVERRIDE_KVER: &str = "I%:%: override kernel did not match %";
+    pub const CONF_EXTERNAL_KVER: &str = "I%:%: external directory did not match %";
+    pub const CONF_NOT_IMPLEMENTED: &str = "I%:%: command % not implemented yet";
+}
+
+/// Prints one of the `depmod` messages with its arguments.
+pub fn depmod_msg(e: &mut Out, template: &str, args: &[&[u8]]) {
+    let (level, text) = template.split_at(1);
+    let level = match level {
+        "F" => "FATAL",
+        "E" => "ERROR",
+        "W" => "WARNING",
+        _ => "INFO",
+    };
+    e.str("depmod: ").str(level).str(": ");
+    let mut args = args.iter();
+    for (i, part) in text.split('%').enumerate() {
+        if i > 0 {
+            e.bytes(args.next().copied().unwrap_or_default());
+        }
+        e.str(part);
+    }
+    e.byte(b'\n');
+}
+
+/// strerror()'s text as bytes, for message arguments.
+pub fn errno_text(errno: Errno) -> Vec<u8> {
+    let mut o = Out::new(crate::out::Sink::Buffer);
+    o.errno(errno);
+    o.buf
+}
+
+/// A number as message argument.
+pub fn num_text(n: i64) -> Vec<u8> {
+    let mut o = Out::new(crate::out::Sink::Buffer);
+    o.num(n);
+    o.buf
+}

@@ -225,3 +225,118 @@ impl<'a> Index<'a> {
         Ok(())
     }
 }
+
+/// An index being built (depmod's side of the format): a prefix trie
+/// grown the way kmod's index_insert() grows it, written the way
+/// index_write() writes it, so the bytes are kmod's for the same insertions.
+pub struct Writer {
+    nodes: Vec<WNode>,
+}
+
+#[derive(Default)]
+struct WNode {
+    prefix: Vec<u8>,
+    /// (character, node), sorted by character.
+    children: Vec<(u8, usize)>,
+    /// (priority, value), in the order they are written.
+    values: Vec<(u32, Vec<u8>)>,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Writer { nodes: vec![WNode::default()] }
+    }
+}
+
+impl Writer {
+    /// Adds `value` under `key`; true when the key already had that value
+    /// (depmod -w warns). kmod means to refuse bytes from 128 on, but its
+    /// check (on a signed char) lets them through; here they are ordinary
+    /// bytes.
+    pub fn insert(&mut self, key: &[u8], value: &[u8], priority: u32) -> bool {
+        let (mut node, mut i) = (0, 0);
+        loop {
+            let n = &mut self.nodes[node];
+            let j = n.prefix.iter().zip(&key[i..]).take_while(|(a, b)| a == b).count();
+            if j < n.prefix.len() {
+                // Split: this node keeps prefix[..j]; the rest moves to a
+                // child under the character prefix[j].
+                let tail = WNode { prefix: n.prefix[j + 1..].to_vec(), children: std::mem::take(&mut n.children), values: std::mem::take(&mut n.values) };
+                let c = n.prefix[j];
+                n.prefix.truncate(j);
+                let at = self.nodes.len();
+                self.nodes[node].children = vec![(c, at)];
+                self.nodes.push(tail);
+            }
+            i += j;
+            let at = self.nodes.len();
+            let n = &mut self.nodes[node];
+            let Some(&c) = key.get(i) else {
+                // index_add_value(): by priority, a new value before older
+                // ones of the same priority.
+                let dup = n.values.iter().any(|v| v.1 == value);
+                let at = n.values.iter().position(|v| v.0 >= priority).unwrap_or(n.values.len());
+                n.values.insert(at, (priority, value.to_vec()));
+                return dup;
+            };
+            match n.children.binary_search_by_key(&c, |x| x.0) {
+                Ok(k) => {
+                    node = n.children[k].1;
+                    i += 1;
+                }
+                Err(k) => {
+                    n.children.insert(k, (c, at));
+                    self.nodes.push(WNode { prefix: key[i + 1..].to_vec(), children: Vec::new(), values: vec![(priority, value.to_vec())] });
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// The index file: header, then the nodes children first (post-order),
+    /// then the root's offset patched into the header.
+    pub fn write(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 << 10);
+        out.extend_from_slice(&MAGIC.to_be_bytes());
+        out.extend_from_slice(&(VERSION_MAJOR << 16 | 1).to_be_bytes());
+        out.extend_from_slice(&[0; 4]);
+        let root = self.write_node(0, &mut out);
+        out[8..12].copy_from_slice(&root.to_be_bytes());
+        out
+    }
+
+    fn write_node(&self, node: usize, out: &mut Vec<u8>) -> u32 {
+        let n = &self.nodes[node];
+        let mut offsets = Vec::new();
+        if let (Some(first), Some(last)) = (n.children.first(), n.children.last()) {
+            offsets = vec![0u32; (last.0 - first.0) as usize + 1];
+            for &(c, child) in &n.children {
+                offsets[(c - first.0) as usize] = self.write_node(child, out);
+            }
+        }
+        let mut offset = out.len() as u32;
+        if !n.prefix.is_empty() {
+            out.extend_from_slice(&n.prefix);
+            out.push(0);
+            offset |= PREFIX;
+        }
+        if let (Some(first), Some(last)) = (n.children.first(), n.children.last()) {
+            out.push(first.0);
+            out.push(last.0);
+            for o in offsets {
+                out.extend_from_slice(&o.to_be_bytes());
+            }
+            offset |= CHILDS;
+        }
+        if !n.values.is_empty() {
+            out.extend_from_slice(&(n.values.len() as u32).to_be_bytes());
+            for (p, v) in &n.values {
+                out.extend_from_slice(&p.to_be_bytes());
+                out.extend_from_slice(v);
+                out.push(0);
+            }
+            offset |= VALUES;
+        }
+        offset
+    }
+}

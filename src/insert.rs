@@ -51,6 +51,7 @@ pub fn insert<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &OwnedFd, params: &C
     modfile::strip_for_force(&mut img, flags & MODULE_INIT_IGNORE_MODVERSIONS != 0, flags & MODULE_INIT_IGNORE_VERMAGIC != 0);
     match ctx.k.init_module(&img, params) {
         Ok(()) if compressed.is_some() => Ok(" with init_module(2), decompressed by modbox\n"),
+        Ok(()) if result == Err(Errno::NOSYS) => Ok(" with init_module(2): finit_module(2) is not available\n"),
         Ok(()) => Ok(" with init_module(2)\n"),
         Err(errno) => Err(Failure::Kernel(errno, Some(img))),
     }

@@ -8,6 +8,8 @@ pub mod args;
 pub mod config;
 pub mod ctx;
 pub mod decompress;
+pub mod depmod_conf;
+pub mod elf;
 pub mod error;
 pub mod file;
 pub mod glob;

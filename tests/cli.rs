@@ -37,7 +37,7 @@ fn list_names_the_applets_of_this_build() {
     assert!(o.status.success());
     let names: String = applets().iter().map(|a| format!("{a}\n")).collect();
     assert_eq!(text(&o.stdout), names);
-    assert!(names.starts_with("insmod\nlsmod\nmodinfo\nmodprobe\n"));
+    assert!(names.starts_with("depmod\ninsmod\nlsmod\nmodinfo\nmodprobe\n"));
 }
 
 #[test]

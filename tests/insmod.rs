@@ -52,7 +52,7 @@ fn falls_back_to_init_module_only_on_enosys() {
     let r = run(insmod, "insmod", k, &["-v", &m, "a=1"]);
     assert_eq!(r.code, 0);
     assert_eq!(r.k.calls[1], Call::Init { image, params: "a=1".into() });
-    assert!(r.err.contains("using init_module(2)"), "{}", r.err);
+    assert!(r.err.contains("finit_module(2) is not available"), "{}", r.err);
     assert!(r.err.contains(&format!("loaded {m} with init_module(2)")), "{}", r.err);
 
     let mut k = FakeKernel::new();

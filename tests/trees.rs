@@ -267,5 +267,66 @@ fn modprobe_matches_kmod() {
         // The symbol versions a module needs.
         let m = modules(&tree).into_iter().find(|m| m.contains("/8021q.ko")).unwrap();
         assert_eq!(both(&["--dump-modversions", &m]).0, both(&["--dump-modversions", &m]).1);
+/// depmod: modbox's and kmod's on two hard-linked copies of each tree write
+/// the same ten files, byte for byte; then modprobe (kmod's) and modbox's
+/// index reader, each given only modbox's files, answer dependency lookups
+/// as they do from kmod's files.
+#[test]
+fn depmod_matches_kmod_on_both_trees() {
+    use modbox::index::Index;
+    for tree in trees() {
+        let kver = tree.file_name().unwrap().to_str().unwrap().to_string();
+        let copy = |tag: &str| {
+            let root = common::TempDir(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/tmp-depmod-{tag}-{kver}")));
+            let _ = std::fs::remove_dir_all(root.path());
+            std::fs::create_dir_all(root.path().join("lib/modules")).unwrap();
+            assert!(Command::new("cp").arg("-al").arg(&tree).arg(root.path().join("lib/modules")).status().unwrap().success());
+            root
+        };
+        let (ours, theirs) = (copy("modbox"), copy("kmod"));
+        let o = Command::new(BIN).args(["depmod", "-b", ours.path().to_str().unwrap(), &kver]).output().unwrap();
+        assert!(o.status.success(), "modbox depmod: {}", String::from_utf8_lossy(&o.stderr));
+        let t = Command::new("depmod").args(["-b", theirs.path().to_str().unwrap(), &kver]).output().unwrap();
+        assert!(t.status.success());
+        assert_eq!(String::from_utf8_lossy(&o.stderr).replace(ours.path().to_str().unwrap(), "B"), String::from_utf8_lossy(&t.stderr).replace(theirs.path().to_str().unwrap(), "B"));
+        let dir = |r: &common::TempDir| r.path().join("lib/modules").join(&kver);
+        for f in ["modules.dep", "modules.dep.bin", "modules.alias", "modules.alias.bin", "modules.softdep", "modules.symbols", "modules.symbols.bin", "modules.builtin.bin", "modules.builtin.alias.bin", "modules.devname"] {
+            let (a, b) = (std::fs::read(dir(&ours).join(f)).unwrap(), std::fs::read(dir(&theirs).join(f)).unwrap());
+            assert!(a == b, "{kver}: {f} differs ({} vs {} bytes)", a.len(), b.len());
+        }
+        // -e with the package's System.map: the same warnings, line for line.
+        let map = tree.join(format!("../../../boot/System.map-{kver}"));
+        if map.exists() {
+            let run = |tool: &str, root: &common::TempDir| {
+                let mut c = if tool == "kmod" { Command::new("depmod") } else { Command::new(BIN) };
+                if tool != "kmod" {
+                    c.arg("depmod");
+                }
+                let o = c.args(["-n", "-e", "-F"]).arg(&map).args(["-b", root.path().to_str().unwrap(), &kver]).output().unwrap();
+                let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(root.path().to_str().unwrap(), "B");
+                (o.status.code(), clean(&o.stdout), clean(&o.stderr))
+            };
+            let (a, b) = (run("modbox", &ours), run("kmod", &theirs));
+            assert!(a == b, "{kver}: depmod -n -e -F System.map differs");
+            assert!(a.2.contains("needs unknown symbol"));
+        }
+        // Only modbox's files in the tree kmod's modprobe reads from, and of
+        // those the binary indexes wherever one exists (softdeps only have
+        // the text form).
+        for f in ["modules.dep", "modules.alias", "modules.symbols", "modules.devname"] {
+            std::fs::remove_file(dir(&ours).join(f)).unwrap();
+        }
+        let dep_bin = std::fs::read(dir(&ours).join("modules.dep.bin")).unwrap();
+        let kmod_bin = std::fs::read(dir(&theirs).join("modules.dep.bin")).unwrap();
+        let (ix, kx) = (Index::new(&dep_bin).unwrap(), Index::new(&kmod_bin).unwrap());
+        for m in modules(&tree).iter().step_by(37) {
+            let name = m.rsplit('/').next().unwrap().split('.').next().unwrap().replace('-', "_");
+            assert_eq!(ix.get(name.as_bytes()).unwrap(), kx.get(name.as_bytes()).unwrap(), "{name}");
+            let show = |root: &common::TempDir| {
+                let o = Command::new("modprobe").arg("-d").arg(root.path()).args(["-S", &kver, "--show-depends", &name]).output().unwrap();
+                (o.status.code(), String::from_utf8_lossy(&o.stdout).replace(root.path().to_str().unwrap(), "ROOT"), String::from_utf8_lossy(&o.stderr).replace(root.path().to_str().unwrap(), "ROOT"))
+            };
+            assert_eq!(show(&ours), show(&theirs), "modprobe --show-depends {name}");
+        }
     }
 }

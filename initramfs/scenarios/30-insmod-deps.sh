@@ -1,6 +1,6 @@
 # Dependency chains loaded by hand, bottom-up: 8021q needs garp, mrp, stp,
 # llc; bridge needs stp, llc. The order comes from the image's modules.dep
-# (made by gen-modules-dep): loading from the right end first works.
+# (made by modbox's depmod): loading from the right end first works.
 # modules: 8021q bridge
 
 p8021q=$(ko 8021q)

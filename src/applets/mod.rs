@@ -4,6 +4,8 @@ use crate::ctx::Ctx;
 use crate::kernel::Linux;
 use std::ffi::OsString;
 
+#[cfg(feature = "applet-depmod")]
+pub mod depmod;
 #[cfg(feature = "applet-insmod")]
 pub mod insmod;
 #[cfg(feature = "applet-lsmod")]

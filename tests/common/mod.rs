@@ -234,3 +234,80 @@ pub fn elf_module(modinfo: &[&str], versions: bool) -> Vec<u8> {
     data[..64].copy_from_slice(&eh);
     data
 }
+
+/// A relocatable ELF64 module with a `.modinfo` section, the symbols it
+/// exports (in `__ksymtab_strings`, as modules built without modversions
+/// have them) and the symbols it needs (undefined in `.symtab`; a name
+/// starting with `~` is a weak reference).
+pub fn elf_module_syms(modinfo: &[&str], exports: &[&str], needs: &[&str]) -> Vec<u8> {
+    let strings = |list: &[&str]| {
+        let mut v = vec![0u8];
+        for s in list {
+            v.extend_from_slice(s.trim_start_matches('~').as_bytes());
+            v.push(0);
+        }
+        v
+    };
+    let mut info = Vec::new();
+    for kv in modinfo {
+        info.extend_from_slice(kv.as_bytes());
+        info.push(0);
+    }
+    let ksymtab = strings(exports);
+    let strtab = strings(needs);
+    // Symbol 0 is the null symbol; then one undefined symbol per need.
+    let mut symtab = vec![0u8; 24];
+    let mut name = 1u32;
+    for n in needs {
+        let mut s = vec![0u8; 24];
+        s[..4].copy_from_slice(&name.to_le_bytes());
+        s[4] = if n.starts_with('~') { 0x20 } else { 0x10 }; // STB_WEAK / STB_GLOBAL, STT_NOTYPE
+        symtab.extend_from_slice(&s);
+        name += n.trim_start_matches('~').len() as u32 + 1;
+    }
+    let shstrtab = b"\0.modinfo\0__ksymtab_strings\0.symtab\0.strtab\0.shstrtab\0".to_vec();
+    let sections: [(u32, u32, &[u8], u64); 5] = [(1, 1, &info, 0), (10, 1, &ksymtab, 0), (28, 2, &symtab, 24), (36, 3, &strtab, 0), (44, 3, &shstrtab, 0)];
+    let mut data = vec![0u8; 64];
+    let mut offs = Vec::new();
+    for (_, _, bytes, _) in &sections {
+        while data.len() % 8 != 0 {
+            data.push(0);
+        }
+        offs.push(data.len());
+        data.extend_from_slice(bytes);
+    }
+    while data.len() % 8 != 0 {
+        data.push(0);
+    }
+    let shoff = data.len();
+    data.extend_from_slice(&[0u8; 64]);
+    for (i, (name, typ, bytes, entsize)) in sections.iter().enumerate() {
+        let mut h = Vec::new();
+        h.extend_from_slice(&name.to_le_bytes());
+        h.extend_from_slice(&typ.to_le_bytes());
+        h.extend_from_slice(&(if i == 0 { 2u64 } else { 0 }).to_le_bytes());
+        h.extend_from_slice(&0u64.to_le_bytes());
+        h.extend_from_slice(&(offs[i] as u64).to_le_bytes());
+        h.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        h.extend_from_slice(&(if *typ == 2 { 4u32 } else { 0 }).to_le_bytes()); // .symtab links .strtab
+        h.extend_from_slice(&0u32.to_le_bytes());
+        h.extend_from_slice(&1u64.to_le_bytes());
+        h.extend_from_slice(&entsize.to_le_bytes());
+        data.extend_from_slice(&h);
+    }
+    let mut eh = Vec::new();
+    eh.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    eh.extend_from_slice(&1u16.to_le_bytes());
+    eh.extend_from_slice(&62u16.to_le_bytes());
+    eh.extend_from_slice(&1u32.to_le_bytes());
+    eh.extend_from_slice(&[0u8; 16]); // entry, phoff
+    eh.extend_from_slice(&(shoff as u64).to_le_bytes());
+    eh.extend_from_slice(&0u32.to_le_bytes());
+    eh.extend_from_slice(&64u16.to_le_bytes());
+    eh.extend_from_slice(&[0u8; 4]); // phentsize, phnum
+    eh.extend_from_slice(&64u16.to_le_bytes());
+    eh.extend_from_slice(&6u16.to_le_bytes());
+    eh.extend_from_slice(&5u16.to_le_bytes());
+    data[..64].copy_from_slice(&eh);
+    data
+}
