@@ -53,6 +53,8 @@ pub enum Error {
     /// modprobe: a module (or one it needs) could not be inserted; kmod
     /// words ENOENT and EEXIST for what they mean here.
     ProbeInsert { name: Vec<u8>, errno: Errno },
+    /// modprobe --show-exports/--dump-modversions of a file without them.
+    SymbolsOf { what: &'static str, path: Vec<u8>, errno: Errno },
     /// modprobe: a module that modules.dep has no file for.
     NoFile(Vec<u8>),
     /// modprobe -r --first-time: the module is not loaded.
@@ -189,6 +191,7 @@ impl Error {
                     errno => e.errno(errno),
                 }
             }
+            Error::SymbolsOf { what, path, errno } => e.str("could not get ").str(what).str(" of ").bytes(path).str(": ").errno(*errno),
             Error::NoFile(n) => e.str("could not find module by name='").bytes(n).str("'"),
             Error::NotInKernel(n) => e.str("Module ").bytes(n).str(" is not in kernel."),
             Error::InUseStop(n) => e.str("Module ").bytes(n).str(" is in use."),

@@ -23,6 +23,7 @@ what it no longer needs, as configured in modprobe.d.
   -D, --show-depends         only print what would be loaded, loaded or not
   -c, --show-config          print the configuration and alias indexes
       --dump-modversions     print the symbol versions a module file needs
+      --show-exports         print the symbols a module file exports
   -n, --dry-run              do everything but load or remove
   -C, --config=PATH          read PATH (a file or directory) instead of modprobe.d
   -d, --dirname=DIR          modules are in DIR/lib/modules
@@ -75,6 +76,7 @@ const FLAGS: &[Flag] = &[
     ('s', "syslog", false),
     ('q', "quiet", false),
     ('v', "verbose", false),
+    ('\u{1}', "show-exports", false),
 ];
 const ALL: u32 = 1;
 const REMOVE: u32 = 1 << 1;
@@ -97,6 +99,7 @@ const KVER: u32 = 1 << 22;
 const SYSLOG: u32 = 1 << 23;
 const QUIET: u32 = 1 << 24;
 const VERBOSE: u32 = 1 << 25;
+const EXPORTS: u32 = 1 << 26;
 
 /// syslog priorities, which kmod's messages carry and -q/-v move the
 /// threshold of.
@@ -256,8 +259,8 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let words = opts.words;
     let ok = if flags & SHOW_CONFIG != 0 {
         p.show_config()
-    } else if flags & MODVERSIONS != 0 {
-        p.modversions(&words[0])
+    } else if flags & (MODVERSIONS | EXPORTS) != 0 {
+        p.symbols(&words[0], flags & EXPORTS != 0)
     } else if flags & REMOVE != 0 {
         let mut ok = true;
         for w in &words {
@@ -793,17 +796,34 @@ impl<K: Kernel> Probe<'_, K> {
         true
     }
 
-    /// `--dump-modversions FILE`: the `__versions` table, CRC and symbol.
-    fn modversions(&mut self, file: &[u8]) -> bool {
-        let Ok(image) = modfile::load(file) else {
+    /// `--dump-modversions FILE` (the `__versions` table a module needs)
+    /// and `--show-exports FILE` (what it exports): CRC and symbol.
+    fn symbols(&mut self, file: &[u8], exports: bool) -> bool {
+        let what = if exports { "symbols" } else { "modversions" };
+        let fail = |p: &mut Self, errno| {
+            p.log(p.log_priority, Error::SymbolsOf { what, path: file.to_vec(), errno });
+            false
+        };
+        if cpath(b"", &[file]).ok().and_then(|c| rustix::fs::stat(c.as_c_str()).ok()).is_none() {
             self.log(self.log_priority, Error::ModuleNotFound(file.to_vec()));
             return false;
+        }
+        let image = match modfile::load(file) {
+            Ok(image) => image,
+            Err(Error::Load { errno, .. }) => return fail(self, errno),
+            Err(Error::NotRegular { dir: true, .. }) => return fail(self, Errno::ISDIR),
+            Err(_) => return fail(self, Errno::NOEXEC),
         };
-        let Some(versions) = modfile::versions(&image) else {
-            self.log(self.log_priority, Error::ModuleNotFound(file.to_vec()));
-            return false;
+        let list: Vec<(u64, &[u8])> = match crate::elf::Elf::new(&image) {
+            Err(errno) => return fail(self, errno),
+            Ok(e) if exports => e.exports().into_iter().map(|s| (s.crc, s.name)).collect(),
+            Ok(_) => modfile::versions(&image).unwrap_or_default(),
         };
-        for (crc, sym) in versions {
+        // libkmod answers "none" with ENOENT.
+        if list.is_empty() {
+            return fail(self, Errno::NOENT);
+        }
+        for (crc, sym) in list {
             self.ctx.out.str("0x").bytes(&hex8(crc)).byte(b'\t').bytes(sym).byte(b'\n');
         }
         true
