@@ -222,7 +222,9 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         let mut base = root.unwrap_or_default();
         if !base.is_empty() && !base.starts_with(b"/") {
             // kmod makes -d absolute against the working directory.
-            let cwd = std::env::current_dir().map(|d| d.into_os_string().into_vec()).unwrap_or_default();
+            // /proc/self/cwd rather than getcwd(), whose musl version
+            // links malloc in.
+            let cwd = rustix::fs::readlink(c"/proc/self/cwd", Vec::new()).map(|c| c.into_bytes()).unwrap_or_default();
             base = [&cwd[..], b"/", &base].concat();
         }
         let dir = ModDir::at(&base, &kver.unwrap_or_else(|| ctx.k.release()));
@@ -860,19 +862,55 @@ fn replace(s: &[u8], what: &[u8], with: &[u8]) -> Vec<u8> {
     out
 }
 
-/// system(3): `/bin/sh -c CMD`, with MODPROBE_MODULE set; the exit code,
-/// or 1 when the shell could not run or was killed.
+/// system(3): `/bin/sh -c CMD` with MODPROBE_MODULE (and the options for a
+/// nested modprobe) added to our environment; the exit code, or 1 when the
+/// shell could not run or was killed. posix_spawn and waitpid straight from
+/// the C library (musl's is a vfork-like clone, no malloc):
+/// std::process would add some 40 KB of spawning machinery.
 fn shell(cmd: &[u8], module: &[u8], options: &Option<Vec<u8>>) -> i32 {
-    use std::os::unix::ffi::OsStrExt;
-    let mut c = std::process::Command::new("/bin/sh");
-    c.arg("-c").arg(std::ffi::OsStr::from_bytes(cmd)).env("MODPROBE_MODULE", std::ffi::OsStr::from_bytes(module));
-    if let Some(o) = options {
-        c.env("MODPROBE_OPTIONS", std::ffi::OsStr::from_bytes(o));
+    use std::ffi::{c_char, CStr};
+    extern "C" {
+        static environ: *const *const c_char;
+        fn posix_spawn(pid: *mut i32, path: *const c_char, actions: *const u8, attr: *const u8, argv: *const *const c_char, envp: *const *const c_char) -> i32;
+        fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     }
-    c.status()
-        .ok()
-        .and_then(|s| s.code())
-        .unwrap_or(1)
+    let mut set = vec![[&b"MODPROBE_MODULE="[..], module].concat()];
+    if let Some(o) = options {
+        set.push([&b"MODPROBE_OPTIONS="[..], o].concat());
+    }
+    let mut env: Vec<CString> = Vec::new();
+    // SAFETY: environ is the NULL-terminated array of C strings the C
+    // library keeps; nothing changes it while we read it.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let kv = CStr::from_ptr(*p).to_bytes();
+            let key = &kv[..kv.iter().position(|&c| c == b'=').unwrap_or(kv.len()) + 1];
+            if !set.iter().any(|s| s.starts_with(key)) {
+                env.push(CStr::from_ptr(*p).to_owned());
+            }
+            p = p.add(1);
+        }
+    }
+    env.extend(set.into_iter().filter_map(|s| CString::new(s).ok()));
+    let Ok(cmd) = CString::new(cmd) else { return 1 };
+    let argv = [c"sh".as_ptr(), c"-c".as_ptr(), cmd.as_ptr(), core::ptr::null()];
+    let envp: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).chain([core::ptr::null()]).collect();
+    // SAFETY: NULL-terminated arrays of C strings that outlive the call.
+    unsafe {
+        let mut pid = 0;
+        if posix_spawn(&mut pid, c"/bin/sh".as_ptr(), core::ptr::null(), core::ptr::null(), argv.as_ptr(), envp.as_ptr()) != 0 {
+            return 1;
+        }
+        let mut status = 0;
+        while waitpid(pid, &mut status, 0) < 0 {
+            if rustix::io::Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)) != Errno::INTR {
+                return 1;
+            }
+        }
+        // WIFEXITED / WEXITSTATUS.
+        if status & 0x7f == 0 { (status >> 8) & 0xff } else { 1 }
+    }
 }
 
 /// strtoul(s, &end, 0) accepting the whole string: decimal, 0x hex, 0 octal.
