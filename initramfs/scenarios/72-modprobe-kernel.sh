@@ -1,6 +1,7 @@
 # modprobe as the kernel's helper (/proc/sys/kernel/modprobe): loading
-# libcrc32c makes the kernel ask for crypto-crc32c; and modprobes racing on
-# the same chain.
+# libcrc32c without its softdep (-i) makes the kernel ask for crypto-crc32c;
+# with it (modules.softdep, from depmod) the provider is loaded first and
+# the kernel asks nothing. And modprobes racing on the same chain.
 # modules: libcrc32c crc32c_generic crc32c-intel 8021q bridge
 # timeout: 180
 
@@ -26,7 +27,7 @@ wrapper /tmp/72-kmod-helper /oracle/bin/modprobe
 crc_none
 : >/tmp/72-req.log
 echo /tmp/72-kmod-helper >/proc/sys/kernel/modprobe
-/oracle/bin/modprobe libcrc32c
+/oracle/bin/modprobe -i libcrc32c
 kmod_got=$(providers)
 kmod_log=$(cat /tmp/72-req.log)
 crc_none
@@ -34,7 +35,7 @@ crc_none
 : >/tmp/72-req.log
 echo /tmp/72-modbox-helper >/proc/sys/kernel/modprobe
 check "/proc/sys/kernel/modprobe is the logging helper" test "$(cat /proc/sys/kernel/modprobe)" = /tmp/72-modbox-helper
-run "modprobe libcrc32c (the kernel requests crypto-crc32c)" 0 modprobe libcrc32c
+run "modprobe -i libcrc32c (the kernel requests crypto-crc32c)" 0 modprobe -i libcrc32c
 expect_stderr_empty
 loaded libcrc32c
 check "the kernel ran the helper with '-q -- crypto-crc32c' ($(head -n 4 /tmp/72-req.log | tr '\n' ';'))" grep -qx -- "-q -- crypto-crc32c" /tmp/72-req.log
@@ -48,10 +49,17 @@ check "a crc32c provider was loaded by the kernel's request ($got)" test -n "$go
 check "the same providers as with kmod as the helper (kmod: '$kmod_got', modbox: '$got')" test "$got" = "$kmod_got"
 lsmod_same "after the kernel's request"
 
+# With its softdep (pre: crc32c) nothing is left for the kernel to ask.
+crc_none
+: >/tmp/72-req.log
+same_effect_as_oracle "modprobe libcrc32c with its softdep" crc_none modprobe libcrc32c
+check "the softdep loaded a provider ($(providers))" test -n "$(providers)"
+check "the kernel asked the helper nothing ($(cat /tmp/72-req.log | tr '\n' ';'))" test ! -s /tmp/72-req.log
+
 # The applet link itself as the helper.
 crc_none
 echo /bin/modprobe >/proc/sys/kernel/modprobe
-run "modprobe libcrc32c with /bin/modprobe as the kernel's helper" 0 modprobe libcrc32c
+run "modprobe -i libcrc32c with /bin/modprobe as the kernel's helper" 0 modprobe -i libcrc32c
 got=$(providers)
 check "a crc32c provider loaded through /bin/modprobe ($got)" test -n "$got"
 echo "$orig" >/proc/sys/kernel/modprobe
