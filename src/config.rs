@@ -4,6 +4,7 @@
 //! and every decision taken from the configuration come out the same.
 
 use crate::error::Error;
+use crate::name::underscores;
 use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
 
 /// kmod 30's search path, in order; a file name found in an earlier
@@ -294,26 +295,6 @@ fn wrapped_line(text: &[u8]) -> Option<(Vec<u8>, usize, u32)> {
     Some((line, i.min(text.len()), lines + 1))
 }
 
-/// kmod's underscores(): `-` becomes `_` outside bracket expressions; an
-/// unbalanced `]` or `[` makes the word invalid.
-pub fn underscores(word: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(word.len());
-    let mut i = 0;
-    while i < word.len() {
-        match word[i] {
-            b'-' => out.push(b'_'),
-            b']' => return None,
-            b'[' => {
-                let close = word[i..].iter().position(|&c| c == b']')?;
-                out.extend_from_slice(&word[i..=i + close]);
-                i += close;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    Some(out)
-}
 
 /// `softdep NAME pre: a b post: c`: words before any `pre:`/`post:` are
 /// ignored, as kmod does.

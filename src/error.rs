@@ -49,41 +49,58 @@ pub enum Error {
     /// A record the kernel logged while it refused a module.
     KernelLog(Vec<u8>),
     /// modprobe: nothing of that name in the module directory's indexes.
+    #[cfg(feature = "applet-modprobe")]
     NotFoundIn { name: Vec<u8>, dir: Vec<u8> },
     /// modprobe: a module (or one it needs) could not be inserted; kmod
     /// words ENOENT and EEXIST for what they mean here.
+    #[cfg(feature = "applet-modprobe")]
     ProbeInsert { name: Vec<u8>, errno: Errno },
     /// modprobe --show-exports/--dump-modversions of a file without them.
+    #[cfg(feature = "applet-modprobe")]
     SymbolsOf { what: &'static str, path: Vec<u8>, errno: Errno },
     /// modprobe: a module that modules.dep has no file for.
+    #[cfg(feature = "applet-modprobe")]
     NoFile(Vec<u8>),
     /// modprobe -r --first-time: the module is not loaded.
+    #[cfg(feature = "applet-modprobe")]
     NotInKernel(Vec<u8>),
     /// modprobe -r: kmod's wording, with a full stop.
+    #[cfg(feature = "applet-modprobe")]
     InUseStop(Vec<u8>),
     /// modprobe -r: delete_module failed (libkmod's message).
+    #[cfg(feature = "applet-modprobe")]
     CouldNotRemove { name: Vec<u8>, errno: Errno },
     /// An install command failed (libkmod's message).
+    #[cfg(feature = "applet-modprobe")]
     InstallFailed { cmd: Vec<u8>, name: Vec<u8>, code: i32 },
     /// A remove command failed (kmod's modprobe words it without the command).
+    #[cfg(feature = "applet-modprobe")]
     RemoveCmdFailed(Vec<u8>),
     /// modprobe without a module name.
+    #[cfg(feature = "applet-modprobe")]
     MissingParams,
     /// modprobe -w with something that is not a number.
+    #[cfg(feature = "applet-modprobe")]
     BadWait(Vec<u8>),
     /// A modprobe.d line kmod ignores.
+    #[cfg(feature = "applet-modprobe")]
     ConfigLine { file: Vec<u8>, line: u32, cmd: Vec<u8> },
     /// `include` and `config`, which kmod no longer reads.
+    #[cfg(feature = "applet-modprobe")]
     ConfigDeprecated { file: Vec<u8>, cmd: Vec<u8> },
     /// A directory inside a modprobe.d directory.
+    #[cfg(feature = "applet-modprobe")]
     ConfigSubdir(Vec<u8>),
     /// A `MODULE.PARAM=VALUE` on the kernel command line with a bad name.
+    #[cfg(feature = "applet-modprobe")]
     CmdlineOption(Vec<u8>),
     /// A soft dependency that is not a valid name.
+    #[cfg(feature = "applet-modprobe")]
     Softdep(Vec<u8>),
     /// An index file that is not in kmod's format or is damaged.
     CorruptIndex(Vec<u8>),
     /// modprobe: modules.dep has a module depend on itself through others.
+    #[cfg(feature = "applet-modprobe")]
     DepCycle(Vec<Vec<u8>>),
     /// ENOEXEC explained: the module was built for another kernel.
     Vermagic { path: Vec<u8>, magic: Vec<u8>, release: Vec<u8> },
@@ -182,7 +199,9 @@ impl Error {
             Error::Decompress { path, format, what } => e.str("could not read ").str(format).str("-compressed module ").bytes(path).str(": ").str(what),
             Error::ModuleNotFound(n) => e.str("Module ").bytes(n).str(" not found."),
             Error::NoModinfo { path } => e.str("could not get modinfo from ").bytes(path).str(": not an ELF module with a .modinfo section"),
+            #[cfg(feature = "applet-modprobe")]
             Error::NotFoundIn { name, dir } => e.str("Module ").bytes(name).str(" not found in directory ").bytes(dir),
+            #[cfg(feature = "applet-modprobe")]
             Error::ProbeInsert { name, errno } => {
                 e.str("could not insert '").bytes(name).str("': ");
                 match *errno {
@@ -191,25 +210,40 @@ impl Error {
                     errno => e.errno(errno),
                 }
             }
+            #[cfg(feature = "applet-modprobe")]
             Error::SymbolsOf { what, path, errno } => e.str("could not get ").str(what).str(" of ").bytes(path).str(": ").errno(*errno),
+            #[cfg(feature = "applet-modprobe")]
             Error::NoFile(n) => e.str("could not find module by name='").bytes(n).str("'"),
+            #[cfg(feature = "applet-modprobe")]
             Error::NotInKernel(n) => e.str("Module ").bytes(n).str(" is not in kernel."),
+            #[cfg(feature = "applet-modprobe")]
             Error::InUseStop(n) => e.str("Module ").bytes(n).str(" is in use."),
+            #[cfg(feature = "applet-modprobe")]
             Error::CouldNotRemove { name, errno } => e.str("could not remove '").bytes(name).str("': ").errno(*errno),
+            #[cfg(feature = "applet-modprobe")]
             Error::InstallFailed { cmd, name, code } => {
                 e.str("Error running install command '").bytes(cmd).str("' for module ").bytes(name).str(": retcode ").num(*code as i64)
             }
+            #[cfg(feature = "applet-modprobe")]
             Error::RemoveCmdFailed(n) => e.str("Error running remove command for ").bytes(n),
+            #[cfg(feature = "applet-modprobe")]
             Error::MissingParams => e.str("missing parameters. See -h."),
+            #[cfg(feature = "applet-modprobe")]
             Error::BadWait(v) => e.str("unexpected wait value '").bytes(v).str("'."),
+            #[cfg(feature = "applet-modprobe")]
             Error::ConfigLine { file, line, cmd } => {
                 e.bytes(file).str(" line ").num(*line as i64).str(": ignoring bad line starting with '").bytes(cmd).str("'")
             }
+            #[cfg(feature = "applet-modprobe")]
             Error::ConfigDeprecated { file, cmd } => e.bytes(file).str(": command ").bytes(cmd).str(" is deprecated and not parsed anymore"),
+            #[cfg(feature = "applet-modprobe")]
             Error::ConfigSubdir(p) => e.str("Directories inside directories are not supported: ").bytes(p),
+            #[cfg(feature = "applet-modprobe")]
             Error::CmdlineOption(n) => e.str("Ignoring bad option on kernel command line while parsing module name: '").bytes(n).str("'"),
+            #[cfg(feature = "applet-modprobe")]
             Error::Softdep(n) => e.str("failed to lookup soft dependency '").bytes(n).str("', continuing anyway."),
             Error::CorruptIndex(p) => e.bytes(p).str(" is not a valid index file (corrupt, or from another kmod version); run depmod"),
+            #[cfg(feature = "applet-modprobe")]
             Error::DepCycle(chain) => {
                 e.str("modules.dep has a dependency cycle:");
                 for (i, n) in chain.iter().enumerate() {

@@ -5,6 +5,7 @@
 
 pub mod applets;
 pub mod args;
+#[cfg(feature = "applet-modprobe")]
 pub mod config;
 pub mod ctx;
 pub mod decompress;

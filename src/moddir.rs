@@ -176,7 +176,7 @@ impl ModDir {
     }
 
     /// The modules an alias index gives for `key` (normalised with
-    /// config::underscores()), in libkmod's order; the text files' patterns
+    /// name::underscores()), in libkmod's order; the text files' patterns
     /// are matched one by one when the index is missing.
     pub fn aliases(&self, which: Aliases, key: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         let i = which as usize;
@@ -186,7 +186,7 @@ impl ModDir {
         }
         let mut out = Vec::new();
         let mut add = |pattern: &[u8], module: &[u8]| {
-            if crate::config::underscores(pattern).is_some_and(|p| glob::matches(&p, key)) {
+            if name::underscores(pattern).is_some_and(|p| glob::matches(&p, key)) {
                 out.push(module.to_vec());
             }
         };

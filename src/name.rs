@@ -24,6 +24,27 @@ pub fn plausible(name: &[u8]) -> bool {
     !name.is_empty() && name.len() <= MAX_NAME && !name.iter().any(|&c| c == b'/' || c == 0 || c == b'\n')
 }
 
+/// kmod's underscores(): `-` becomes `_` outside bracket expressions; an
+/// unbalanced `]` or `[` makes the word invalid.
+pub fn underscores(word: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(word.len());
+    let mut i = 0;
+    while i < word.len() {
+        match word[i] {
+            b'-' => out.push(b'_'),
+            b']' => return None,
+            b'[' => {
+                let close = word[i..].iter().position(|&c| c == b']')?;
+                out.extend_from_slice(&word[i..=i + close]);
+                i += close;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

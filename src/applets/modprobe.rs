@@ -36,7 +36,8 @@ what it no longer needs, as configured in modprobe.d.
 ";
 
 use crate::args::{self, Flag};
-use crate::config::{underscores, Config};
+use crate::config::Config;
+use crate::name::underscores;
 use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::file::{cpath, read_small};
