@@ -77,3 +77,48 @@ pub fn list_dir(path: &CString) -> Result<Vec<Vec<u8>>, Errno> {
 pub fn stat_dir(path: &CString) -> Option<bool> {
     rustix::fs::stat(path.as_c_str()).ok().map(|st| st.st_mode & 0o170000 == 0o040000)
 }
+
+/// A whole file mapped read-only, as libkmod maps indexes and uncompressed
+/// modules: no copy, and the page cache's pages are shared between runs.
+/// Files larger than `limit` are refused (EFBIG).
+pub struct Mapped {
+    ptr: *mut core::ffi::c_void,
+    len: usize,
+}
+
+impl Mapped {
+    pub fn open(path: &CString, limit: usize) -> Result<Mapped, Errno> {
+        let fd = open_ro(path)?;
+        let len = usize::try_from(rustix::fs::fstat(&fd)?.st_size).map_err(|_| Errno::FBIG)?;
+        if len > limit {
+            return Err(Errno::FBIG);
+        }
+        if len == 0 {
+            return Ok(Mapped { ptr: core::ptr::null_mut(), len });
+        }
+        use rustix::mm::{mmap, MapFlags, ProtFlags};
+        // SAFETY: a fresh private read-only mapping of a file we opened;
+        // it is only read through `bytes` and unmapped on drop.
+        let ptr = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &fd, 0)? };
+        Ok(Mapped { ptr, len })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `ptr` maps `len` readable bytes for the life of self. A
+        // file truncated meanwhile would fault; kmod maps the same files the
+        // same way, and depmod replaces index files by rename, never in place.
+        unsafe { core::slice::from_raw_parts(self.ptr.cast(), self.len) }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: the mapping made in `open`, not used after this.
+            let _ = unsafe { rustix::mm::munmap(self.ptr, self.len) };
+        }
+    }
+}

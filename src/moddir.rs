@@ -11,7 +11,7 @@
 //! depmod (or by hand) still works.
 
 use crate::error::Error;
-use crate::file::{cpath, open_ro, read_all};
+use crate::file::{cpath, open_ro, read_all, Mapped};
 use crate::glob;
 use crate::index::Index;
 use crate::kernel::Kernel;
@@ -57,45 +57,6 @@ pub struct Dep {
     pub deps: Vec<Vec<u8>>,
 }
 
-/// A read-only private mapping of a whole file.
-struct Mapped {
-    ptr: *mut core::ffi::c_void,
-    len: usize,
-}
-
-impl Mapped {
-    fn open(path: &[u8]) -> Option<Mapped> {
-        use rustix::mm::{mmap, MapFlags, ProtFlags};
-        let fd = open_ro(&cpath(b"", &[path]).ok()?).ok()?;
-        let len = rustix::fs::fstat(&fd).ok()?.st_size as usize;
-        if len == 0 {
-            return Some(Mapped { ptr: core::ptr::null_mut(), len: 0 });
-        }
-        // SAFETY: a fresh mapping of `len` bytes that nothing else aliases;
-        // depmod replaces index files by rename, so the mapped file is not
-        // truncated under us.
-        let ptr = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &fd, 0) }.ok()?;
-        Some(Mapped { ptr, len })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        if self.len == 0 {
-            return &[];
-        }
-        // SAFETY: `ptr` maps `len` readable bytes until drop.
-        unsafe { core::slice::from_raw_parts(self.ptr as *const u8, self.len) }
-    }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        if self.len > 0 {
-            // SAFETY: the mapping made in open(), unmapped once.
-            let _ = unsafe { rustix::mm::munmap(self.ptr, self.len) };
-        }
-    }
-}
-
 impl ModDir {
     /// /lib/modules/RELEASE of the running kernel, below the kernel's root.
     pub fn running<K: Kernel>(k: &K) -> ModDir {
@@ -121,7 +82,7 @@ impl ModDir {
 
     /// The binary index `i`: `Ok(None)` when the file is missing.
     fn bin(&self, i: usize) -> Result<Option<Index<'_>>, Error> {
-        match self.bins[i].get_or_init(|| Mapped::open(&self.file(BINS[i]))) {
+        match self.bins[i].get_or_init(|| Mapped::open(&cpath(b"", &[&self.file(BINS[i])]).ok()?, usize::MAX).ok()) {
             None => Ok(None),
             Some(m) => Index::new(m.bytes()).map(Some).map_err(|_| self.corrupt(i)),
         }

@@ -29,7 +29,7 @@ use crate::depmod_conf::{Conf, Search, DEFAULT_DIRS};
 use crate::elf::Elf;
 use crate::error::depmod as M;
 use crate::error::{depmod_msg, errno_text, num_text};
-use crate::file::{cpath, open_ro, read_all};
+use crate::file::{cpath, open_ro, read_all, Mapped};
 use crate::index::Writer;
 use crate::kernel::Kernel;
 use crate::out::Out;
@@ -1151,7 +1151,7 @@ extern "C" {
 #[inline(never)]
 fn load(path: &[u8]) -> Loaded {
     let fail = |why: &[u8]| Loaded { error: Some(why.to_vec()), ..Loaded::default() };
-    let file = match cpath(b"", &[path]).and_then(|c| Mapped::open(&c)) {
+    let file = match cpath(b"", &[path]).and_then(|c| Mapped::open(&c, crate::modfile::MAX_MODULE)) {
         Ok(f) => f,
         Err(e) => return fail(&errno_text(e)),
     };
@@ -1214,50 +1214,6 @@ fn load(path: &[u8]) -> Loaded {
         })
         .collect();
     Loaded { names, exports, needs, info, error: None }
-}
-
-/// A module file mapped into memory, as libkmod maps uncompressed ones:
-/// no copy, and the page cache's pages are shared between runs.
-struct Mapped {
-    ptr: *mut std::ffi::c_void,
-    len: usize,
-}
-
-impl Mapped {
-    fn open(path: &std::ffi::CString) -> Result<Mapped, Errno> {
-        let fd = open_ro(path)?;
-        let len = usize::try_from(rustix::fs::fstat(&fd)?.st_size).map_err(|_| Errno::FBIG)?;
-        if len > crate::modfile::MAX_MODULE {
-            return Err(Errno::FBIG);
-        }
-        if len == 0 {
-            return Ok(Mapped { ptr: std::ptr::null_mut(), len });
-        }
-        use rustix::mm::{mmap, MapFlags, ProtFlags};
-        // SAFETY: a fresh private read-only mapping of a file we opened;
-        // it is only read through `bytes` and unmapped on drop.
-        let ptr = unsafe { mmap(std::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &fd, 0)? };
-        Ok(Mapped { ptr, len })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        if self.len == 0 {
-            return &[];
-        }
-        // SAFETY: `ptr` maps `len` readable bytes for the life of self. A
-        // module file truncated meanwhile would fault; depmod's tree is not
-        // being rewritten under it (kmod maps files the same way).
-        unsafe { std::slice::from_raw_parts(self.ptr.cast(), self.len) }
-    }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        if self.len > 0 {
-            // SAFETY: the mapping made in `open`, not used after this.
-            let _ = unsafe { rustix::mm::munmap(self.ptr, self.len) };
-        }
-    }
 }
 
 /// Writes every file to a temporary name in `dir`, syncs it, and only when
