@@ -45,6 +45,12 @@ pub fn underscores(word: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// kmod's alias_normalize(), which depmod applies to index keys:
+/// underscores() of at most PATH_MAX - 1 bytes, as kmod's buffer holds.
+pub fn alias_normalize(alias: &[u8]) -> Option<Vec<u8>> {
+    underscores(&alias[..alias.len().min(4095)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -804,7 +804,7 @@ impl Depmod {
                         if show {
                             continue;
                         }
-                        match alias_normalize(v) {
+                        match crate::name::alias_normalize(v) {
                             Some(key) => {
                                 if alias_bin.insert(&key, &m.name, i as u32) && warn {
                                     depmod_msg(err, M::DUP_ALIAS, &[&key, &m.name]);
@@ -863,7 +863,7 @@ impl Depmod {
                 if let Some(text) = read(b"modules.builtin.modinfo", err) {
                     let mut w = Writer::default();
                     for (module, alias) in builtin_aliases(&text, err) {
-                        match alias_normalize(&alias) {
+                        match crate::name::alias_normalize(&alias) {
                             Some(key) => {
                                 w.insert(&key, &module, 0);
                             }
@@ -933,27 +933,6 @@ fn fgets_lines(text: &[u8]) -> Vec<&[u8]> {
         rest = &rest[end..];
     }
     out
-}
-
-/// kmod's alias_normalize(): `-` as `_` outside bracket expressions; None
-/// for an unmatched bracket. Like kmod, at most 4095 bytes are kept.
-fn alias_normalize(alias: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(alias.len());
-    let mut i = 0;
-    while i < alias.len().min(4095) {
-        match alias[i] {
-            b'-' => out.push(b'_'),
-            b']' => return None,
-            b'[' => {
-                let end = i + alias[i..].iter().position(|&c| c == b']')?;
-                out.extend_from_slice(&alias[i..=end]);
-                i = end;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    Some(out)
 }
 
 /// `char-major-M-N` / `block-major-M-N` as sscanf reads them: the node
@@ -1368,8 +1347,8 @@ mod tests {
         assert!(!is_version_number(b"6"));
         assert_eq!(major_minor(b"char-major-10-237"), Some((b'c', 10, 237)));
         assert_eq!(major_minor(b"block-major-7-*"), None);
-        assert_eq!(alias_normalize(b"pci:v-[a-b]d*").as_deref(), Some(&b"pci:v_[a-b]d*"[..]));
-        assert_eq!(alias_normalize(b"a[b"), None);
-        assert_eq!(alias_normalize(b"a]b"), None);
+        assert_eq!(crate::name::alias_normalize(b"pci:v-[a-b]d*").as_deref(), Some(&b"pci:v_[a-b]d*"[..]));
+        assert_eq!(crate::name::alias_normalize(b"a[b"), None);
+        assert_eq!(crate::name::alias_normalize(b"a]b"), None);
     }
 }
