@@ -3,6 +3,7 @@
 //! 30 reads them (libkmod-config.c), quirks included, so that `modprobe -c`
 //! and every decision taken from the configuration come out the same.
 
+use crate::conffile::{insert_sorted, lines};
 use crate::error::Error;
 use crate::name::underscores;
 use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
@@ -48,30 +49,16 @@ impl Config {
         let mut cfg = Config::default();
         // (name, full path), sorted by name; the first of a name wins.
         let mut files: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut add = |name: &[u8], path: Vec<u8>| {
-            if let Err(at) = files.binary_search_by(|(n, _)| n.as_slice().cmp(name)) {
-                files.insert(at, (name.to_vec(), path));
-            }
-        };
-        add(b"modules.softdep", [moddir, b"/modules.softdep"].concat());
+        insert_sorted(&mut files, b"modules.softdep".to_vec(), [moddir, b"/modules.softdep"].concat());
         let defaults: Vec<Vec<u8>> = DEFAULT_PATHS.iter().map(|p| [root, p].concat()).collect();
         for dir in if paths.is_empty() { &defaults[..] } else { paths } {
             let Ok(c) = cpath(b"", &[dir]) else { continue };
             match stat_dir(&c) {
                 None => continue,
-                Some(false) => add(dir.rsplit(|&c| c == b'/').next().unwrap_or(dir), dir.clone()),
+                Some(false) => insert_sorted(&mut files, dir.rsplit(|&c| c == b'/').next().unwrap_or(dir).to_vec(), dir.clone()),
                 Some(true) => {
-                    let mut names = list_dir(&c).unwrap_or_default();
-                    // A handful of files: an insertion sort is all it takes,
-                    // and smaller than the library's.
-                    for i in 1..names.len() {
-                        let mut j = i;
-                        while j > 0 && names[j - 1] > names[j] {
-                            names.swap(j - 1, j);
-                            j -= 1;
-                        }
-                    }
-                    for name in names {
+                    // In readdir order, as kmod warns; insert_sorted() orders.
+                    for name in list_dir(&c).unwrap_or_default() {
                         let conf = name.ends_with(b".conf") || name.ends_with(b".alias");
                         if name.starts_with(b".") || name.len() < 6 || !conf {
                             continue;
@@ -81,7 +68,7 @@ impl Config {
                             cfg.warnings.push(Error::ConfigSubdir(full));
                             continue;
                         }
-                        add(&name, full);
+                        insert_sorted(&mut files, name, full);
                     }
                 }
             }
@@ -99,15 +86,15 @@ impl Config {
 
     /// One file's directives (kmod_config_parse()).
     pub fn parse(&mut self, text: &[u8], file: &[u8]) {
-        let mut linenum = 0u32;
-        let mut rest = text;
-        while let Some((line, consumed, lines)) = wrapped_line(rest) {
-            rest = &rest[consumed..];
-            linenum += lines;
+        for (linenum, mut line) in lines(text) {
+            // kmod reads lines as C strings.
+            if let Some(nul) = line.iter().position(|&c| c == 0) {
+                line.truncate(nul);
+            }
             if line.is_empty() || line[0] == b'#' {
                 continue;
             }
-            self.directive(&line, file, linenum);
+            self.directive(&line, file, linenum as u32);
         }
     }
 
@@ -257,44 +244,6 @@ fn cstr_at(b: &[u8], at: usize) -> &[u8] {
     let s = b.get(at..).unwrap_or_default();
     &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())]
 }
-
-/// One logical line (freadline_wrapped()): a backslash before a newline
-/// joins the next line, before anything else it is dropped. Returns the
-/// line (cut at a NUL, as C reads it), the bytes consumed and the lines
-/// they span.
-fn wrapped_line(text: &[u8]) -> Option<(Vec<u8>, usize, u32)> {
-    if text.is_empty() {
-        return None;
-    }
-    let (mut line, mut i, mut lines) = (Vec::new(), 0, 0);
-    while i < text.len() {
-        match text[i] {
-            b'\n' => {
-                i += 1;
-                break;
-            }
-            b'\\' if text.get(i + 1) == Some(&b'\n') => {
-                lines += 1;
-                i += 2;
-            }
-            b'\\' => {
-                if let Some(&c) = text.get(i + 1) {
-                    line.push(c);
-                }
-                i += 2;
-            }
-            c => {
-                line.push(c);
-                i += 1;
-            }
-        }
-    }
-    if let Some(nul) = line.iter().position(|&c| c == 0) {
-        line.truncate(nul);
-    }
-    Some((line, i.min(text.len()), lines + 1))
-}
-
 
 /// `softdep NAME pre: a b post: c`: words before any `pre:`/`post:` are
 /// ignored, as kmod does.

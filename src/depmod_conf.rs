@@ -2,6 +2,7 @@
 //! which of two modules with the same name wins (`search`, `override`,
 //! `external`), and which directories are skipped (`exclude`).
 
+use crate::conffile::{insert_sorted, lines};
 use crate::error::depmod as M;
 use crate::error::{depmod_msg, num_text};
 use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
@@ -140,40 +141,6 @@ impl Conf {
     }
 }
 
-/// cfg_files_insert_sorted(): by file name; a name already taken keeps its
-/// first file.
-fn insert_sorted(files: &mut Vec<(Vec<u8>, Vec<u8>)>, name: Vec<u8>, path: Vec<u8>) {
-    if let Err(i) = files.binary_search_by(|f| f.0.cmp(&name)) {
-        files.insert(i, (name, path));
-    }
-}
-
-/// freadline_wrapped(): lines with `\`-newline joined, `\` before any
-/// other character dropped; each with the number of its last line.
-fn lines(text: &[u8]) -> Vec<(usize, Vec<u8>)> {
-    let mut out = Vec::new();
-    let (mut line, mut n) = (Vec::new(), 0);
-    let mut it = text.iter();
-    while let Some(&c) = it.next() {
-        match c {
-            b'\n' => {
-                n += 1;
-                out.push((n, std::mem::take(&mut line)));
-            }
-            b'\\' => match it.next() {
-                Some(b'\n') => n += 1,
-                Some(&d) => line.push(d),
-                None => line.push(0xff),
-            },
-            _ => line.push(c),
-        }
-    }
-    if !line.is_empty() {
-        out.push((n + 1, line));
-    }
-    out
-}
-
 /// cfg_kernel_matches(): `*`, or a POSIX extended regular expression
 /// searched in the kernel version. modbox's matcher knows the part of ERE
 /// that version patterns use: `.`, `[...]`, `*`, `+`, `?`, `^`, `$` and
@@ -256,11 +223,5 @@ mod tests {
         assert!(kernel_matches(b"[0-9]+\\.[0-9]+", b"6.12.1"));
         assert!(!kernel_matches(b"^[a-z]", b"6.12.1"));
         assert!(kernel_matches(b"amd64$", b"6.12.1-amd64"));
-    }
-
-    #[test]
-    fn wrapped_lines() {
-        let l = lines(b"search a \\\n b\n#x\nlast");
-        assert_eq!(l, vec![(2, b"search a  b".to_vec()), (3, b"#x".to_vec()), (4, b"last".to_vec())]);
     }
 }

@@ -7,6 +7,7 @@ pub mod applets;
 pub mod args;
 #[cfg(feature = "applet-modprobe")]
 pub mod config;
+pub mod conffile;
 pub mod ctx;
 pub mod decompress;
 pub mod depmod_conf;
