@@ -221,21 +221,23 @@ impl<'a> Elf<'a> {
         }
     }
 
+    /// The `__versions` table (struct modversion_info: a CRC as wide as
+    /// the class's `long`, then the symbol name, 64 bytes an entry): each
+    /// whole entry's name and CRC.
+    pub fn versions(&self) -> Vec<(&'a [u8], u64)> {
+        let Some((off, size)) = self.find(b"__versions") else { return Vec::new() };
+        let crclen = if self.is64 { 8 } else { 4 };
+        (off..off + size - size % 64).step_by(64).map(|at| (self.cstr(at + crclen), self.uint(at, crclen as usize))).collect()
+    }
+
     /// kmod_elf_get_dependency_symbols(): every undefined symbol of
     /// `.symtab` with its CRC from `__versions`, then the `__versions`
     /// entries no undefined symbol named (module_layout), as needed too.
     /// EINVAL without a usable symbol table, as kmod.
     pub fn needs(&self) -> Result<Vec<Symbol<'a>>, Errno> {
-        let mut versions: Vec<(&[u8], u64, usize)> = Vec::new();
-        let verlen = 64;
-        let crclen = if self.is64 { 8 } else { 4 };
-        if let Some((off, size)) = self.find(b"__versions") {
-            if size % verlen == 0 {
-                for (i, at) in (off..off + size).step_by(verlen as usize).enumerate() {
-                    versions.push((self.cstr(at + crclen), self.uint(at, crclen as usize), i));
-                }
-            }
-        }
+        // A table that is not a whole number of entries is not used.
+        let whole = self.find(b"__versions").is_some_and(|(_, size)| size % 64 == 0);
+        let versions: Vec<(&[u8], u64, usize)> = if whole { self.versions().into_iter().enumerate().map(|(i, (name, crc))| (name, crc, i)).collect() } else { Vec::new() };
         let ((symoff, symsize), (stroff, strsize), entsize) = self.symtab().ok_or(Errno::INVAL)?;
         // kmod takes the first entry of a name (a linear search for each
         // symbol); here: entries sorted by (hash of name, index).

@@ -55,31 +55,6 @@ fn section<'a, H: FileHeader<Endian = Endianness>>(image: &'a [u8], name: &[u8])
     section.data(endian, image).ok()
 }
 
-/// The `__versions` table of a module image (struct modversion_info: a
-/// CRC as wide as the ELF class's `long`, then the symbol name padded to
-/// 64 bytes in all), as `modprobe --dump-modversions` lists it.
-pub fn versions(image: &[u8]) -> Option<Vec<(u64, &[u8])>> {
-    let (data, wide, little) = match image.get(4) {
-        Some(1) => (section::<FileHeader32<Endianness>>(image, b"__versions")?, 4, image.get(5) == Some(&1)),
-        _ => (section::<FileHeader64<Endianness>>(image, b"__versions")?, 8, image.get(5) == Some(&1)),
-    };
-    Some(
-        data.chunks_exact(64)
-            .map(|e| {
-                let mut b = [0u8; 8];
-                b[..wide].copy_from_slice(&e[..wide]);
-                if !little {
-                    b[..wide].reverse();
-                }
-                let name = &e[wide..];
-                let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
-                // kmod skips the leading dot of ppc64 ELFv1 function names.
-                (u64::from_le_bytes(b), name.strip_prefix(b".").unwrap_or(name))
-            })
-            .collect(),
-    )
-}
-
 /// The `key=value` strings of a `.modinfo` section, as
 /// kmod_elf_get_strings() splits them: runs of NULs separate them.
 pub fn modinfo_strings(modinfo: &[u8]) -> impl Iterator<Item = &[u8]> {

@@ -820,7 +820,8 @@ impl<K: Kernel> Probe<'_, K> {
         let list: Vec<(u64, &[u8])> = match crate::elf::Elf::new(&image) {
             Err(errno) => return fail(self, errno),
             Ok(e) if exports => e.exports().into_iter().map(|s| (s.crc, s.name)).collect(),
-            Ok(_) => modfile::versions(&image).unwrap_or_default(),
+            // kmod skips the leading dot of ppc64 ELFv1 function names.
+            Ok(e) => e.versions().into_iter().map(|(name, crc)| (crc, name.strip_prefix(b".").unwrap_or(name))).collect(),
         };
         // libkmod answers "none" with ENOENT.
         if list.is_empty() {
