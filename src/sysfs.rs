@@ -44,20 +44,34 @@ pub fn state<K: Kernel>(k: &K, name: &[u8]) -> State {
     if !crate::name::plausible(name) {
         return State::NotLoaded;
     }
-    if let Ok(p) = cpath(k.root(), &[b"/sys/module/", name, b"/initstate"]) {
-        match read_small(&p) {
-            Ok(s) if s == b"live\n" => return State::Live,
-            Ok(s) if s == b"coming\n" => return State::Coming,
-            Ok(s) if s == b"going\n" => return State::Going,
-            _ => {}
-        }
+    if let Some(s) = initstate(k, name) {
+        return s;
     }
-    let dir = cpath(k.root(), &[b"/sys/module/", name]).ok().and_then(|p| stat_dir(&p));
-    if dir == Some(true) || crate::moddir::ModDir::running(k).is_builtin(name) {
+    if has_dir(k, name) || crate::moddir::ModDir::running(k).is_builtin(name) {
         State::Builtin
     } else {
         State::NotLoaded
     }
+}
+
+/// /sys/module/NAME/initstate: live, coming or going; `None` when the
+/// file is missing or says something else, or the name cannot be a
+/// module's.
+pub fn initstate<K: Kernel>(k: &K, name: &[u8]) -> Option<State> {
+    if !crate::name::plausible(name) {
+        return None;
+    }
+    match &read_small(&cpath(k.root(), &[b"/sys/module/", name, b"/initstate"]).ok()?).ok()?[..] {
+        b"live\n" => Some(State::Live),
+        b"coming\n" => Some(State::Coming),
+        b"going\n" => Some(State::Going),
+        _ => None,
+    }
+}
+
+/// Whether /sys/module/NAME is a directory.
+pub fn has_dir<K: Kernel>(k: &K, name: &[u8]) -> bool {
+    crate::name::plausible(name) && cpath(k.root(), &[b"/sys/module/", name]).ok().and_then(|p| stat_dir(&p)) == Some(true)
 }
 
 /// kmod_module_get_refcnt(): the `refcnt` attribute, or the errno as a

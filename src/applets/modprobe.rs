@@ -373,7 +373,7 @@ impl<K: Kernel> Probe<'_, K> {
 
     /// The module's file: its own, or the one modules.dep names.
     fn path(&self, m: &Mod) -> Option<Vec<u8>> {
-        m.path.clone().or_else(|| self.dir.dep(&m.name).ok().flatten().map(|d| d.path))
+        m.path.clone().or_else(|| self.dir.module_path(&m.name))
     }
 
     /// What it depends on, to be loaded in this order (modules.dep lists
@@ -383,36 +383,31 @@ impl<K: Kernel> Probe<'_, K> {
         deps.into_iter().rev().map(|p| Mod { path: Some(p.clone()), ..Mod::new(&name::from_path(&p), None) }).collect()
     }
 
-    /// /sys/module/NAME/initstate as libkmod reads it: `None` when the
-    /// module is not loaded; a directory without the file is a module
-    /// "coming" to kmod.
+    /// kmod_module_get_initstate(): built in by the index, else the
+    /// `initstate` attribute; `None` when the module is not loaded. A
+    /// directory without the attribute is a module "coming" to kmod.
     fn initstate(&self, m: &Mod) -> Option<sysfs::State> {
         if self.is_builtin(m) {
             return Some(sysfs::State::Builtin);
         }
-        if !name::plausible(&m.name) {
-            return None;
-        }
-        match self.sys_file(m, b"/initstate").as_deref() {
-            Some(b"live\n") => Some(sysfs::State::Live),
-            Some(b"going\n") => Some(sysfs::State::Going),
-            Some(_) => Some(sysfs::State::Coming),
-            None => cpath(self.ctx.k.root(), &[b"/sys/module/", &m.name]).ok().and_then(|p| crate::file::stat_dir(&p)).filter(|&d| d).map(|_| sysfs::State::Coming),
-        }
+        sysfs::initstate(&self.ctx.k, &m.name).or_else(|| sysfs::has_dir(&self.ctx.k, &m.name).then_some(sysfs::State::Coming))
     }
 
     /// Whether the module is live or built in. One the kernel is still
     /// initialising for someone else is waited for, so that two modprobes
     /// racing on one module both succeed.
     fn in_kernel(&mut self, m: &Mod) -> bool {
+        if self.is_builtin(m) {
+            return true;
+        }
         let mut waited = 0;
         let mut pause = 1;
         loop {
-            match self.initstate(m) {
-                Some(sysfs::State::Live | sysfs::State::Builtin) => return true,
-                // Only a module being loaded has the file saying so; a
-                // directory without it is something else to kmod too.
-                Some(sysfs::State::Coming) if waited < COMING_WAIT_MS && self.sys_file(m, b"/initstate").is_some() => {
+            match sysfs::initstate(&self.ctx.k, &m.name) {
+                Some(sysfs::State::Live) => return true,
+                // Only a module being loaded says so; a directory without
+                // the attribute is "coming" to kmod too, but not waited for.
+                Some(sysfs::State::Coming) if waited < COMING_WAIT_MS => {
                     self.ctx.k.sleep_ms(pause);
                     waited += pause;
                     pause = (pause * 2).min(100);
@@ -420,10 +415,6 @@ impl<K: Kernel> Probe<'_, K> {
                 _ => return false,
             }
         }
-    }
-
-    fn sys_file(&self, m: &Mod, file: &[u8]) -> Option<Vec<u8>> {
-        read_small(&cpath(self.ctx.k.root(), &[b"/sys/module/", &m.name, file]).ok()?).ok()
     }
 
     fn is_blacklisted(&self, m: &Mod) -> bool {
