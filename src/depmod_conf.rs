@@ -84,8 +84,9 @@ impl Conf {
         conf
     }
 
+    /// One file's lines (kmod's depmod_config_parse()).
     #[inline(never)]
-    fn parse(&mut self, file: &[u8], text: &[u8], kver: &[u8], verbose: bool, err: &mut Out) {
+    pub fn parse(&mut self, file: &[u8], text: &[u8], kver: &[u8], verbose: bool, err: &mut Out) {
         for (lineno, line) in lines(text) {
             if line.is_empty() || line[0] == b'#' {
                 continue;
@@ -142,71 +143,108 @@ impl Conf {
 }
 
 /// cfg_kernel_matches(): `*`, or a POSIX extended regular expression
-/// searched in the kernel version. modbox's matcher knows the part of ERE
-/// that version patterns use: `.`, `[...]`, `*`, `+`, `?`, `^`, `$` and
-/// `\` escapes; a pattern with groups or `|` matches nothing.
+/// searched in the kernel version; a pattern regcomp() refuses matches
+/// nothing. modbox's matcher knows the part of ERE that version patterns
+/// use: `.`, `[...]`, `*`, `+`, `?`, `^`, `$` and `\` escapes; a pattern
+/// with groups, `|`, `{` or a character class matches nothing. It runs the
+/// pattern as a set of states over the version, one pass, so a hostile
+/// pattern such as `a*a*a*a*...b` costs pattern x version steps, not the
+/// exponential time of backtracking.
 pub fn kernel_matches(pattern: &[u8], kver: &[u8]) -> bool {
     if pattern == b"*" {
         return true;
     }
-    if pattern.iter().any(|c| matches!(c, b'(' | b')' | b'|' | b'{')) {
+    if pattern.iter().any(|c| matches!(c, b'(' | b')' | b'|' | b'{')) || pattern.windows(2).any(|w| w == b"[:") {
         return false;
     }
-    if let Some(p) = pattern.strip_prefix(b"^") {
-        return re_here(p, kver);
+    // (atom offset or ANCHOR_START/END, may repeat, may be skipped);
+    // consecutive quantifiers combine as in glibc (`a+?` is `a*`).
+    const START: usize = usize::MAX;
+    const END: usize = usize::MAX - 1;
+    let mut items: Vec<(usize, bool, bool)> = Vec::new();
+    let mut i = 0;
+    while i < pattern.len() {
+        let item = match pattern[i] {
+            b'^' => (START, false, false),
+            b'$' => (END, false, false),
+            b'*' | b'+' | b'?' => {
+                // A quantifier needs an atom before it (glibc: REG_BADRPT).
+                let Some(last) = items.last_mut().filter(|l| l.0 < END) else { return false };
+                last.1 |= pattern[i] != b'?';
+                last.2 |= pattern[i] != b'+';
+                i += 1;
+                continue;
+            }
+            _ => (i, false, false),
+        };
+        let len = if item.0 == i { atom(&pattern[i..], 0).0 } else { 1 };
+        if len == 0 {
+            return false;
+        }
+        items.push(item);
+        i += len;
     }
-    (0..=kver.len()).any(|i| re_here(pattern, &kver[i..]))
+    let n = items.len();
+    // The states reached by passing optional items and anchors that hold.
+    let close = |set: &mut Vec<bool>, pos: usize| {
+        for k in 0..n {
+            let (at, _, optional) = items[k];
+            if set[k] && (optional || (at == START && pos == 0) || (at == END && pos == kver.len())) {
+                set[k + 1] = true;
+            }
+        }
+    };
+    let mut cur = vec![true; 1];
+    cur.resize(n + 1, false);
+    close(&mut cur, 0);
+    for (pos, &c) in kver.iter().enumerate() {
+        // Past an END item, `n` is only reached at the end of the version.
+        if cur[n] {
+            return true;
+        }
+        let mut next = vec![true; 1];
+        next.resize(n + 1, false);
+        for (k, &(at, repeat, _)) in items.iter().enumerate() {
+            if cur[k] && at < END && atom(&pattern[at..], c).1 {
+                next[k] |= repeat;
+                next[k + 1] = true;
+            }
+        }
+        close(&mut next, pos + 1);
+        cur = next;
+    }
+    cur[n]
 }
 
 /// One pattern atom at the front of `p`: its length and whether it
-/// matches `c`.
+/// matches `c`. The length is 0 for what regcomp() refuses: an unclosed
+/// bracket, a reversed range, a lone backslash at the end.
 fn atom(p: &[u8], c: u8) -> (usize, bool) {
     match p[0] {
         b'.' => (1, true),
-        b'\\' if p.len() > 1 => (2, p[1] == c),
+        b'\\' => (if p.len() > 1 { 2 } else { 0 }, p.get(1) == Some(&c)),
         b'[' => {
             let neg = p.get(1) == Some(&b'^');
             let mut i = 1 + neg as usize;
             let mut hit = false;
             let mut first = true;
-            while i < p.len() && (first || p[i] != b']') {
+            while first || p.get(i) != Some(&b']') {
+                let Some(&lo) = p.get(i) else { return (0, false) };
                 first = false;
                 if p.get(i + 1) == Some(&b'-') && p.get(i + 2).is_some_and(|&e| e != b']') {
-                    hit |= p[i] <= c && c <= p[i + 2];
+                    if lo > p[i + 2] {
+                        return (0, false);
+                    }
+                    hit |= lo <= c && c <= p[i + 2];
                     i += 3;
                 } else {
-                    hit |= p[i] == c;
+                    hit |= lo == c;
                     i += 1;
                 }
             }
-            ((i + 1).min(p.len()), hit != neg)
+            (i + 1, hit != neg)
         }
         x => (1, x == c),
-    }
-}
-
-fn re_here(p: &[u8], s: &[u8]) -> bool {
-    if p.is_empty() {
-        return true;
-    }
-    if p == b"$" {
-        return s.is_empty();
-    }
-    let (len, _) = atom(p, 0);
-    let rest = &p[len..];
-    let one = |s: &[u8]| s.first().is_some_and(|&c| atom(p, c).1);
-    match rest.first() {
-        Some(b'*') | Some(b'+') | Some(b'?') => {
-            let op = rest[0];
-            let rest = &rest[1..];
-            let mut n = 0;
-            while n < s.len() && (op != b'?' || n < 1) && one(&s[n..]) {
-                n += 1;
-            }
-            let min = (op == b'+') as usize;
-            (min..=n).rev().any(|k| re_here(rest, &s[k..]))
-        }
-        _ => one(s) && re_here(rest, &s[1..]),
     }
 }
 
@@ -223,5 +261,19 @@ mod tests {
         assert!(kernel_matches(b"[0-9]+\\.[0-9]+", b"6.12.1"));
         assert!(!kernel_matches(b"^[a-z]", b"6.12.1"));
         assert!(kernel_matches(b"amd64$", b"6.12.1-amd64"));
+        assert!(kernel_matches(b"^6\\.1+\\.0?-4*1", b"6.11.-41"));
+        assert!(!kernel_matches(b"a$b", b"a$b"));
+        assert!(kernel_matches(b"a**", b"aa") && kernel_matches(b"^6.1+?\\.", b"6.."));
+        for bad in ["^*a", "+a", "a[b", "[", "a\\", "[z-a]", "x$*", "[[:digit:]]"] {
+            assert!(!kernel_matches(bad.as_bytes(), b"a6-z$x[\\"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hostile_version_pattern() {
+        // Backtracking took 2^40 steps on this; the state set takes 40 x 60.
+        let p = "a*".repeat(40) + "b";
+        assert!(!kernel_matches(p.as_bytes(), "a".repeat(60).as_bytes()));
+        assert!(kernel_matches(p.as_bytes(), ("a".repeat(60) + "b").as_bytes()));
     }
 }
