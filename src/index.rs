@@ -120,8 +120,9 @@ impl<'a> Index<'a> {
             }
             i += n.prefix.len();
             if i == key.len() {
+                // The first value in the file's order, as kmod takes it.
                 let mut v = Vec::new();
-                Self::values(&n, &mut v, true)?;
+                Self::values(&n, &mut v, false)?;
                 return Ok(v.first().map(|&(_, v)| v));
             }
             node = self.child(&n, key[i])?;
