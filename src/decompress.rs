@@ -35,6 +35,15 @@ pub fn decompress(format: &'static str, data: &[u8]) -> Result<Vec<u8>, &'static
     }
 }
 
+/// The first buffer size for a stream whose header claims `hint` bytes:
+/// no more than `ratio` times the input, the format's best compression, so
+/// a lying header in a tiny file cannot make modbox reserve 256 MiB (the
+/// buffer still grows to the true size).
+#[cfg(any(feature = "gzip", feature = "zstd"))]
+fn believable(hint: usize, input: usize, ratio: usize) -> usize {
+    hint.min(input.saturating_mul(ratio)).clamp(4096, MAX_OUTPUT)
+}
+
 /// Doubles `out` (at least to `want`), up to MAX_OUTPUT.
 #[cfg(any(feature = "gzip", feature = "xz", feature = "zstd"))]
 fn grow(out: &mut Vec<u8>) -> Result<(), &'static str> {
@@ -111,7 +120,7 @@ fn gzip(data: &[u8]) -> Result<Vec<u8>, &'static str> {
     use miniz_oxide::inflate::TINFLStatus;
     // The trailer's length (modulo 4 GiB) is a good first guess.
     let hint = data.len().checked_sub(4).map_or(0, |n| le32(&data[n..]).unwrap_or(0)) as usize;
-    let mut out = vec![0u8; hint.clamp(4096, MAX_OUTPUT)];
+    let mut out = vec![0u8; believable(hint, data.len(), 1032)];
     let mut pos = 0;
     let mut input = data;
     let mut state = Box::<DecompressorOxide>::default();
@@ -184,7 +193,7 @@ fn zstd(data: &[u8]) -> Result<Vec<u8>, &'static str> {
     // The content size in the header is optional (0 when absent): a hint.
     let size = frame.content_size() as usize;
     let hint = if size > 0 { size } else { data.len().saturating_mul(4) };
-    let mut out = vec![0u8; hint.clamp(4096, MAX_OUTPUT)];
+    let mut out = vec![0u8; believable(hint, data.len(), 32 << 10)];
     let mut pos = 0;
     loop {
         frame.decode_blocks(&mut src, BlockDecodingStrategy::UptoBytes(1 << 20)).map_err(|_| CORRUPT)?;
