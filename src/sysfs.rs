@@ -23,7 +23,12 @@ pub struct ProcModule {
 }
 
 pub fn proc_modules<K: Kernel>(k: &K) -> Result<Vec<ProcModule>, Errno> {
-    let text = read_small(&cpath(k.root(), &[b"/proc/modules"])?)?;
+    Ok(parse_proc_modules(&read_small(&cpath(k.root(), &[b"/proc/modules"])?)?))
+}
+
+/// The lines of /proc/modules; any bytes at all give some list (a line
+/// without fields is skipped, a size that is not a number is `None`).
+pub fn parse_proc_modules(text: &[u8]) -> Vec<ProcModule> {
     let mut mods = Vec::new();
     for line in text.split(|&c| c == b'\n') {
         let mut fields = line.split(|&c| c == b' ' || c == b'\t').filter(|f| !f.is_empty());
@@ -32,7 +37,7 @@ pub fn proc_modules<K: Kernel>(k: &K) -> Result<Vec<ProcModule>, Errno> {
             mods.push(ProcModule { name: name.to_vec(), size });
         }
     }
-    Ok(mods)
+    mods
 }
 
 /// kmod_module_get_initstate(): built-in modules first, then the

@@ -1,0 +1,3 @@
+//! The zstd front end.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| modbox_fuzz::zstd(data));
