@@ -17,8 +17,11 @@ pub fn cpath(root: &[u8], parts: &[&[u8]]) -> Result<CString, Errno> {
     CString::new(p).map_err(|_| Errno::INVAL)
 }
 
+/// O_NONBLOCK: a FIFO put where a file is expected opens at once and reads
+/// as empty, instead of blocking until a writer comes (kmod hangs there).
+/// Linux ignores the flag on regular files.
 pub fn open_ro(path: &CString) -> Result<OwnedFd, Errno> {
-    open(path.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+    open(path.as_c_str(), OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty())
 }
 
 /// Reads a descriptor to its end, into one buffer of `hint` bytes (the
