@@ -18,7 +18,8 @@ pub enum Search {
 }
 
 /// Each list is in kmod's order: kmod puts every new entry in front, so a
-/// later line comes first here.
+/// later line comes first here (parse() appends, load() reverses once: a
+/// 10 MB `search` line is millions of entries).
 #[derive(Default)]
 pub struct Conf {
     pub searches: Vec<Search>,
@@ -77,6 +78,10 @@ impl Conf {
                 None => depmod_msg(err, M::CONF_READ, &[path]),
             }
         }
+        conf.searches.reverse();
+        for list in [&mut conf.overrides, &mut conf.externals, &mut conf.excludes] {
+            list.reverse();
+        }
         // kmod: without any `search` line, "updates" comes before the rest.
         if conf.searches.is_empty() {
             conf.searches.push(Search::Path(b"updates".to_vec()));
@@ -101,10 +106,10 @@ impl Conf {
                             b"external" => Search::External,
                             _ => Search::Path(w.to_vec()),
                         };
-                        self.searches.insert(0, s);
+                        self.searches.push(s);
                     }
                 }
-                b"exclude" => words.for_each(|w| self.excludes.insert(0, w.to_vec())),
+                b"exclude" => self.excludes.extend(words.map(<[u8]>::to_vec)),
                 b"override" | b"external" => {
                     let a = words.next();
                     let b = words.next();
@@ -125,9 +130,9 @@ impl Conf {
                         let mut p = c.to_vec();
                         p.push(b'/');
                         p.extend_from_slice(a);
-                        self.overrides.insert(0, p);
+                        self.overrides.push(p);
                     } else {
-                        self.externals.insert(0, b.to_vec());
+                        self.externals.push(b.to_vec());
                     }
                 }
                 b"include" | b"make_map_files" => {
@@ -144,7 +149,10 @@ impl Conf {
 /// cfg_kernel_matches(): `*`, or a POSIX extended regular expression
 /// searched in the kernel version. modbox's matcher knows the part of ERE
 /// that version patterns use: `.`, `[...]`, `*`, `+`, `?`, `^`, `$` and
-/// `\` escapes; a pattern with groups or `|` matches nothing.
+/// `\` escapes; a pattern with groups or `|` matches nothing. It keeps the
+/// set of pattern positions reached (Thompson's construction), so its time
+/// is the pattern's length times the version's: a pattern such as
+/// `.*.*.*...x` cannot make it backtrack without end.
 pub fn kernel_matches(pattern: &[u8], kver: &[u8]) -> bool {
     if pattern == b"*" {
         return true;
@@ -152,10 +160,57 @@ pub fn kernel_matches(pattern: &[u8], kver: &[u8]) -> bool {
     if pattern.iter().any(|c| matches!(c, b'(' | b')' | b'|' | b'{')) {
         return false;
     }
-    if let Some(p) = pattern.strip_prefix(b"^") {
-        return re_here(p, kver);
+    let (anchored, p) = match pattern.strip_prefix(b"^") {
+        Some(p) => (true, p),
+        None => (false, pattern),
+    };
+    // Atoms (offset in p), each with its repetition: `*`, `?` or none; `a+`
+    // is `aa*`. A `$` ending the pattern anchors it at the end.
+    let mut atoms = Vec::new();
+    let (mut i, mut end) = (0, false);
+    while i < p.len() {
+        if &p[i..] == b"$" {
+            end = true;
+            break;
+        }
+        let len = atom(&p[i..], 0).0;
+        let q = p.get(i + len).copied().filter(|c| matches!(c, b'*' | b'+' | b'?'));
+        if q == Some(b'+') {
+            atoms.push((i, 0));
+        }
+        atoms.push((i, q.map_or(0, |q| if q == b'+' { b'*' } else { q })));
+        i += len + q.is_some() as usize;
     }
-    (0..=kver.len()).any(|i| re_here(pattern, &kver[i..]))
+    let n = atoms.len();
+    // State s: atoms[..s] matched. Adding one adds those reached by
+    // skipping `*` and `?` atoms.
+    let add = |set: &mut Vec<bool>, mut s: usize| {
+        while !set[s] {
+            set[s] = true;
+            if s == n || atoms[s].1 == 0 {
+                break;
+            }
+            s += 1;
+        }
+    };
+    let (mut set, mut next) = (vec![false; n + 1], vec![false; n + 1]);
+    add(&mut set, 0);
+    for &c in kver {
+        if set[n] && !end {
+            return true;
+        }
+        next.fill(false);
+        for s in 0..n {
+            if set[s] && atom(&p[atoms[s].0..], c).1 {
+                add(&mut next, if atoms[s].1 == b'*' { s } else { s + 1 });
+            }
+        }
+        if !anchored {
+            add(&mut next, 0);
+        }
+        std::mem::swap(&mut set, &mut next);
+    }
+    set[n]
 }
 
 /// One pattern atom at the front of `p`: its length and whether it
@@ -185,31 +240,6 @@ fn atom(p: &[u8], c: u8) -> (usize, bool) {
     }
 }
 
-fn re_here(p: &[u8], s: &[u8]) -> bool {
-    if p.is_empty() {
-        return true;
-    }
-    if p == b"$" {
-        return s.is_empty();
-    }
-    let (len, _) = atom(p, 0);
-    let rest = &p[len..];
-    let one = |s: &[u8]| s.first().is_some_and(|&c| atom(p, c).1);
-    match rest.first() {
-        Some(b'*') | Some(b'+') | Some(b'?') => {
-            let op = rest[0];
-            let rest = &rest[1..];
-            let mut n = 0;
-            while n < s.len() && (op != b'?' || n < 1) && one(&s[n..]) {
-                n += 1;
-            }
-            let min = (op == b'+') as usize;
-            (min..=n).rev().any(|k| re_here(rest, &s[k..]))
-        }
-        _ => one(s) && re_here(rest, &s[1..]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,5 +253,14 @@ mod tests {
         assert!(kernel_matches(b"[0-9]+\\.[0-9]+", b"6.12.1"));
         assert!(!kernel_matches(b"^[a-z]", b"6.12.1"));
         assert!(kernel_matches(b"amd64$", b"6.12.1-amd64"));
+        assert!(!kernel_matches(b"amd6$", b"6.12.1-amd64"));
+        assert!(kernel_matches(b"^6\\.1+2?\\.1-a*md", b"6.12.1-amd64"));
+        assert!(kernel_matches(b"^6\\.1+2?\\.1-a*md", b"6.1.1-md64"));
+        assert!(!kernel_matches(b"^6\\.1+2?\\.1-a+md", b"6.1.1-md64"));
+        assert!(kernel_matches(b"x?$", b"6.1"));
+        assert!(kernel_matches(b"", b"6.1"));
+        let v = format!("6.1{}", "a".repeat(300));
+        assert!(!kernel_matches(&b".*".repeat(40).into_iter().chain(*b"x").collect::<Vec<u8>>(), v.as_bytes()));
+        assert!(!kernel_matches(&b"a*".repeat(40).into_iter().chain(*b"b").collect::<Vec<u8>>(), v.as_bytes()));
     }
 }
