@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::file::{cpath, read_all};
 use object::elf::{FileHeader32, FileHeader64};
 use object::read::elf::{FileHeader, SectionHeader};
-use object::Endianness;
+use object::{Endianness, SectionIndex};
 use rustix::fd::OwnedFd;
 use rustix::fs::{fstat, FileType};
 
@@ -53,6 +53,12 @@ fn section<'a, H: FileHeader<Endian = Endianness>>(image: &'a [u8], name: &[u8])
     let header = H::parse(image).ok()?;
     let endian = header.endian().ok()?;
     let sections = header.sections(endian, image).ok()?;
+    // kmod_elf_new(): a section-name table that does not end in a NUL makes
+    // the whole file invalid, even for a name that comes before.
+    let names = sections.section(SectionIndex(header.shstrndx(endian, image).ok()? as usize)).ok()?.data(endian, image).ok()?;
+    if names.last() != Some(&0) {
+        return None;
+    }
     let (_, section) = sections.section_by_name(endian, name)?;
     section.data(endian, image).ok()
 }
