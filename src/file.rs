@@ -27,14 +27,14 @@ pub fn open_ro(path: &CString) -> Result<OwnedFd, Errno> {
 /// Reads a descriptor to its end, into one buffer of `hint` bytes (the
 /// file's size, when known) that grows only if the file does. `limit`
 /// bounds what a hostile or endless file (/dev/zero) can make us hold: past
-/// it, EFBIG.
+/// it, EFBIG; the buffer never grows beyond one byte more.
 pub fn read_fd(fd: impl AsFd, limit: usize, hint: usize) -> Result<Vec<u8>, Errno> {
     // One byte more than the hint, so the end of the file is seen without
     // growing the buffer.
     let mut buf = Vec::with_capacity(hint.min(limit) + 1);
     loop {
         if buf.len() == buf.capacity() {
-            buf.reserve(buf.capacity().max(4096));
+            buf.reserve_exact(buf.capacity().max(4096).min(limit + 1 - buf.len()));
         }
         match read(&fd, spare_capacity(&mut buf)) {
             Ok(0) => return Ok(buf),
