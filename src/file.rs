@@ -92,7 +92,12 @@ pub struct Mapped {
 impl Mapped {
     pub fn open(path: &CString, limit: usize) -> Result<Mapped, Errno> {
         let fd = open_ro(path)?;
-        let len = usize::try_from(rustix::fs::fstat(&fd)?.st_size).map_err(|_| Errno::FBIG)?;
+        let st = rustix::fs::fstat(&fd)?;
+        // mmap() of a directory says ENODEV; reading one, as kmod does, EISDIR.
+        if st.st_mode & 0o170000 == 0o040000 {
+            return Err(Errno::ISDIR);
+        }
+        let len = usize::try_from(st.st_size).map_err(|_| Errno::FBIG)?;
         if len > limit {
             return Err(Errno::FBIG);
         }
