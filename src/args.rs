@@ -10,8 +10,9 @@ use lexopt::Arg;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-/// One option: its short letter, long name, and whether it takes a value.
-/// Option `i` of an applet's table sets bit `1 << i` in `Opts::flags`.
+/// One option: its short letter ('\u{1}' for none), long name, and whether
+/// it takes a value. Option `i` of an applet's table sets bit `1 << i` in
+/// `Opts::flags`.
 pub type Flag = (char, &'static str, bool);
 
 pub struct Opts {
@@ -42,7 +43,8 @@ pub fn parse<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>, flags: &[Flag], u
             Err(e) => return Err(ctx.fail(e.into())),
         };
         let found = flags.iter().position(|&(s, l, _)| match arg {
-            Arg::Short(c) => c == s,
+            // `-\x01` is an unknown option, not the long-only one.
+            Arg::Short(c) => c == s && c != '\u{1}',
             Arg::Long(o) => o == l,
             Arg::Value(_) => false,
         });

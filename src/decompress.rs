@@ -44,13 +44,16 @@ fn believable(hint: usize, input: usize, ratio: usize) -> usize {
     hint.min(input.saturating_mul(ratio)).clamp(4096, MAX_OUTPUT)
 }
 
-/// Doubles `out` (at least to `want`), up to MAX_OUTPUT.
+/// Doubles `out`, up to MAX_OUTPUT. Exactly: resize() alone would reserve
+/// twice the old length, 358 MiB on the way to a 256 MiB cap.
 #[cfg(any(feature = "gzip", feature = "xz", feature = "zstd"))]
 fn grow(out: &mut Vec<u8>) -> Result<(), &'static str> {
     if out.len() >= MAX_OUTPUT {
         return Err(BOMB);
     }
-    out.resize(out.len().saturating_mul(2).clamp(4096, MAX_OUTPUT), 0);
+    let n = out.len().saturating_mul(2).clamp(4096, MAX_OUTPUT);
+    out.reserve_exact(n - out.len());
+    out.resize(n, 0);
     Ok(())
 }
 
@@ -150,7 +153,9 @@ fn gzip(data: &[u8]) -> Result<Vec<u8>, &'static str> {
     Ok(out)
 }
 
-/// xz: one stream; the dictionary may grow to 64 MiB (xz -9).
+/// xz: streams one after the other, with padding of zero bytes in fours
+/// between them, as liblzma's LZMA_CONCATENATED (kmod's) decodes: anything
+/// else after a stream is damage. The dictionary may grow to 64 MiB (xz -9).
 #[cfg(feature = "xz")]
 fn xz(data: &[u8]) -> Result<Vec<u8>, &'static str> {
     use xz4rust::{XzDecoder, XzNextBlockResult};
@@ -170,9 +175,16 @@ fn xz(data: &[u8]) -> Result<Vec<u8>, &'static str> {
                 ip += read;
                 op += written;
             }
-            Ok(XzNextBlockResult::EndOfStream(_, written)) => {
+            Ok(XzNextBlockResult::EndOfStream(read, written)) => {
+                ip += read;
                 op += written;
-                break;
+                while data[ip..].starts_with(&[0; 4]) {
+                    ip += 4;
+                }
+                if ip == data.len() {
+                    break;
+                }
+                dec.reset();
             }
             Err(_) => return Err(CORRUPT),
         }
@@ -181,42 +193,52 @@ fn xz(data: &[u8]) -> Result<Vec<u8>, &'static str> {
     Ok(out)
 }
 
-/// zstd: one frame. ruzstd does not check the frame's checksum itself, so
-/// it is compared here.
+/// zstd: frames one after the other until the input ends, as libzstd
+/// (kmod's) decodes. ruzstd checks neither a frame's checksum nor the
+/// header bit the format reserves (which must be 0), so both are checked
+/// here.
 #[cfg(feature = "zstd")]
 fn zstd(data: &[u8]) -> Result<Vec<u8>, &'static str> {
     use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
     use ruzstd::io::Read;
     let mut src = data;
     let mut frame = FrameDecoder::new();
-    frame.init(&mut src).map_err(|_| CORRUPT)?;
-    // The content size in the header is optional (0 when absent): a hint.
-    let size = frame.content_size() as usize;
-    let hint = if size > 0 { size } else { data.len().saturating_mul(4) };
-    let mut out = vec![0u8; believable(hint, data.len(), 32 << 10)];
+    let mut out = Vec::new();
     let mut pos = 0;
-    loop {
-        frame.decode_blocks(&mut src, BlockDecodingStrategy::UptoBytes(1 << 20)).map_err(|_| CORRUPT)?;
+    while !src.is_empty() {
+        if src.get(4).is_some_and(|&d| d & 8 != 0) {
+            return Err(CORRUPT);
+        }
+        frame.init(&mut src).map_err(|_| CORRUPT)?;
+        if out.is_empty() {
+            // The content size in the header is optional (0 when absent): a hint.
+            let size = frame.content_size() as usize;
+            let hint = if size > 0 { size } else { data.len().saturating_mul(4) };
+            out = vec![0u8; believable(hint, src.len(), 32 << 10)];
+        }
         loop {
-            if pos == out.len() {
-                if frame.can_collect() == 0 {
+            frame.decode_blocks(&mut src, BlockDecodingStrategy::UptoBytes(1 << 20)).map_err(|_| CORRUPT)?;
+            loop {
+                if pos == out.len() {
+                    if frame.can_collect() == 0 {
+                        break;
+                    }
+                    grow(&mut out)?;
+                }
+                let n = frame.read(&mut out[pos..]).map_err(|_| CORRUPT)?;
+                if n == 0 {
                     break;
                 }
-                grow(&mut out)?;
+                pos += n;
             }
-            let n = frame.read(&mut out[pos..]).map_err(|_| CORRUPT)?;
-            if n == 0 {
+            if frame.is_finished() && frame.can_collect() == 0 {
                 break;
             }
-            pos += n;
         }
-        if frame.is_finished() && frame.can_collect() == 0 {
-            break;
-        }
-    }
-    if let Some(sum) = frame.get_checksum_from_data() {
-        if Some(sum) != frame.get_calculated_checksum() {
-            return Err(CORRUPT);
+        if let Some(sum) = frame.get_checksum_from_data() {
+            if Some(sum) != frame.get_calculated_checksum() {
+                return Err(CORRUPT);
+            }
         }
     }
     out.truncate(pos);
@@ -243,6 +265,10 @@ mod tests {
             }
             let packed = out.stdout;
             assert_eq!(decompress(format, &packed).as_deref(), Ok(&want[..]), "{cmd}");
+            // Concatenated, as kmod's decoders take them; with junk after,
+            // refused (gzip's, as zlib, ignores what is not a member).
+            assert_eq!(decompress(format, &[&packed[..], &packed].concat()).as_deref(), Ok(&want.repeat(2)[..]), "{cmd} twice");
+            assert_eq!(decompress(format, &[&packed[..], b"junk"].concat()).is_err(), format != "gzip", "{cmd} junk");
             for cut in [1, packed.len() / 2, packed.len() - 1] {
                 assert!(decompress(format, &packed[..cut]).is_err(), "{cmd} cut at {cut}");
             }

@@ -18,7 +18,8 @@ pub enum Search {
 }
 
 /// Each list is in kmod's order: kmod puts every new entry in front, so a
-/// later line comes first here.
+/// later line comes first here (parse() appends, load() reverses once: a
+/// 10 MB `search` line is millions of entries).
 #[derive(Default)]
 pub struct Conf {
     pub searches: Vec<Search>,
@@ -77,6 +78,10 @@ impl Conf {
                 None => depmod_msg(err, M::CONF_READ, &[path]),
             }
         }
+        conf.searches.reverse();
+        for list in [&mut conf.overrides, &mut conf.externals, &mut conf.excludes] {
+            list.reverse();
+        }
         // kmod: without any `search` line, "updates" comes before the rest.
         if conf.searches.is_empty() {
             conf.searches.push(Search::Path(b"updates".to_vec()));
@@ -102,10 +107,10 @@ impl Conf {
                             b"external" => Search::External,
                             _ => Search::Path(w.to_vec()),
                         };
-                        self.searches.insert(0, s);
+                        self.searches.push(s);
                     }
                 }
-                b"exclude" => words.for_each(|w| self.excludes.insert(0, w.to_vec())),
+                b"exclude" => self.excludes.extend(words.map(<[u8]>::to_vec)),
                 b"override" | b"external" => {
                     let a = words.next();
                     let b = words.next();
@@ -126,9 +131,9 @@ impl Conf {
                         let mut p = c.to_vec();
                         p.push(b'/');
                         p.extend_from_slice(a);
-                        self.overrides.insert(0, p);
+                        self.overrides.push(p);
                     } else {
-                        self.externals.insert(0, b.to_vec());
+                        self.externals.push(b.to_vec());
                     }
                 }
                 b"include" | b"make_map_files" => {
@@ -267,6 +272,15 @@ mod tests {
         for bad in ["^*a", "+a", "a[b", "[", "a\\", "[z-a]", "x$*", "[[:digit:]]"] {
             assert!(!kernel_matches(bad.as_bytes(), b"a6-z$x[\\"), "{bad}");
         }
+        assert!(!kernel_matches(b"amd6$", b"6.12.1-amd64"));
+        assert!(kernel_matches(b"^6\\.1+2?\\.1-a*md", b"6.12.1-amd64"));
+        assert!(kernel_matches(b"^6\\.1+2?\\.1-a*md", b"6.1.1-md64"));
+        assert!(!kernel_matches(b"^6\\.1+2?\\.1-a+md", b"6.1.1-md64"));
+        assert!(kernel_matches(b"x?$", b"6.1"));
+        assert!(kernel_matches(b"", b"6.1"));
+        let v = format!("6.1{}", "a".repeat(300));
+        assert!(!kernel_matches(&b".*".repeat(40).into_iter().chain(*b"x").collect::<Vec<u8>>(), v.as_bytes()));
+        assert!(!kernel_matches(&b"a*".repeat(40).into_iter().chain(*b"b").collect::<Vec<u8>>(), v.as_bytes()));
     }
 
     #[test]

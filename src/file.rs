@@ -17,21 +17,24 @@ pub fn cpath(root: &[u8], parts: &[&[u8]]) -> Result<CString, Errno> {
     CString::new(p).map_err(|_| Errno::INVAL)
 }
 
+/// O_NONBLOCK: a FIFO put where a file is expected opens at once and reads
+/// as empty, instead of blocking until a writer comes (kmod hangs there).
+/// Linux ignores the flag on regular files.
 pub fn open_ro(path: &CString) -> Result<OwnedFd, Errno> {
-    open(path.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+    open(path.as_c_str(), OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty())
 }
 
 /// Reads a descriptor to its end, into one buffer of `hint` bytes (the
 /// file's size, when known) that grows only if the file does. `limit`
 /// bounds what a hostile or endless file (/dev/zero) can make us hold: past
-/// it, EFBIG.
+/// it, EFBIG; the buffer never grows beyond one byte more.
 pub fn read_fd(fd: impl AsFd, limit: usize, hint: usize) -> Result<Vec<u8>, Errno> {
     // One byte more than the hint, so the end of the file is seen without
     // growing the buffer.
     let mut buf = Vec::with_capacity(hint.min(limit) + 1);
     loop {
         if buf.len() == buf.capacity() {
-            buf.reserve(buf.capacity().max(4096));
+            buf.reserve_exact(buf.capacity().max(4096).min(limit + 1 - buf.len()));
         }
         match read(&fd, spare_capacity(&mut buf)) {
             Ok(0) => return Ok(buf),
@@ -89,7 +92,12 @@ pub struct Mapped {
 impl Mapped {
     pub fn open(path: &CString, limit: usize) -> Result<Mapped, Errno> {
         let fd = open_ro(path)?;
-        let len = usize::try_from(rustix::fs::fstat(&fd)?.st_size).map_err(|_| Errno::FBIG)?;
+        let st = rustix::fs::fstat(&fd)?;
+        // mmap() of a directory says ENODEV; reading one, as kmod does, EISDIR.
+        if st.st_mode & 0o170000 == 0o040000 {
+            return Err(Errno::ISDIR);
+        }
+        let len = usize::try_from(st.st_size).map_err(|_| Errno::FBIG)?;
         if len > limit {
             return Err(Errno::FBIG);
         }

@@ -7,11 +7,23 @@
 //! Backtracking only to the last `*` keeps it O(pattern x text) on hostile
 //! patterns such as `*a*a*a*a*b`, never exponential.
 
+/// kmod holds names and aliases in PATH_MAX buffers (alias_normalize(),
+/// modname_normalize()): nothing this long is one, and the bound keeps a
+/// 10 MB pattern from a configuration file from taking hours.
+const MAX: usize = 4096;
+
 pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
+    if pattern.len() >= MAX || text.len() >= MAX {
+        return false;
+    }
     let (mut p, mut t) = (0, 0);
     // Where to resume after the last `*`: the pattern position after it,
     // and the text position it currently covers up to.
     let mut star: Option<(usize, usize)> = None;
+    // The `[` found not to close, in increasing order (each retry after
+    // the last `*` walks the pattern forward from it): finding that out
+    // scans to the end of the pattern, once, not on every retry.
+    let mut unclosed: Vec<usize> = Vec::new();
     loop {
         if p < pattern.len() {
             match pattern[p] {
@@ -26,17 +38,25 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
                     continue;
                 }
                 b'[' if t < text.len() => {
-                    if let Some((hit, next)) = bracket(pattern, p, text[t]) {
-                        if hit {
+                    let known = unclosed.binary_search(&p).is_ok();
+                    match if known { None } else { bracket(pattern, p, text[t]) } {
+                        Some((true, next)) => {
                             p = next;
                             t += 1;
                             continue;
                         }
-                    } else if text[t] == b'[' {
-                        // An unclosed `[` is an ordinary character.
-                        p += 1;
-                        t += 1;
-                        continue;
+                        Some(_) => {}
+                        None => {
+                            if !known {
+                                unclosed.push(p);
+                            }
+                            // An unclosed `[` is an ordinary character.
+                            if text[t] == b'[' {
+                                p += 1;
+                                t += 1;
+                                continue;
+                            }
+                        }
                     }
                 }
                 b'\\' if p + 1 < pattern.len() && t < text.len() && pattern[p + 1] == text[t] => {
@@ -166,7 +186,14 @@ mod tests {
     #[test]
     fn hostile_patterns_stay_fast() {
         let p = "*a".repeat(200) + "b";
-        let t = "a".repeat(5000);
+        let t = "a".repeat(4000);
         assert!(!matches(p.as_bytes(), t.as_bytes()));
+        // Unclosed brackets (the escaped `]` is a member), each an ordinary
+        // `[`, against a text that matches them literally up to the end.
+        let p = "*".to_string() + &"[a\\]".repeat(800) + "x";
+        let t = "[a]".repeat(1300);
+        assert!(!matches(p.as_bytes(), t.as_bytes()));
+        assert!(matches(b"*[a\\]", b"x[a]"));
+        assert!(!matches(&[b'*'; 4096], b"x"));
     }
 }

@@ -147,7 +147,8 @@ impl ModDir {
         }
         let mut out = Vec::new();
         let mut add = |pattern: &[u8], module: &[u8]| {
-            if name::underscores(pattern).is_some_and(|p| glob::matches(&p, key)) {
+            // As depmod would index it (alias_normalize()).
+            if name::alias_normalize(pattern).is_some_and(|p| glob::matches(&p, key)) {
                 out.push(module.to_vec());
             }
         };

@@ -5,9 +5,9 @@ use crate::error::Error;
 use crate::file::{cpath, read_all};
 use object::elf::{FileHeader32, FileHeader64};
 use object::read::elf::{FileHeader, SectionHeader};
-use object::Endianness;
+use object::{Endianness, SectionIndex};
 use rustix::fd::OwnedFd;
-use rustix::fs::{fstat, open, FileType, Mode, OFlags};
+use rustix::fs::{fstat, FileType};
 
 /// Largest module file modbox reads into memory (the largest Debian module,
 /// amdgpu, is about 20 MiB unstripped).
@@ -15,11 +15,13 @@ pub const MAX_MODULE: usize = 256 << 20;
 
 /// Opens a module file for finit_module or reading. Directories and other
 /// non-regular files are refused here, before the kernel would answer a
-/// puzzling EINVAL ("Invalid parameters").
+/// puzzling EINVAL ("Invalid parameters"). The open does not block on a
+/// FIFO (kmod's does, for ever); on the regular file that passes the check
+/// O_NONBLOCK changes nothing, for reads here or the kernel's.
 pub fn open_module(path: &[u8]) -> Result<OwnedFd, Error> {
     let load_err = |errno| Error::Load { path: path.to_vec(), errno };
     let c = cpath(b"", &[path]).map_err(load_err)?;
-    let fd = open(c.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(load_err)?;
+    let fd = crate::file::open_ro(&c).map_err(load_err)?;
     let st = fstat(&fd).map_err(load_err)?;
     match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => Ok(fd),
@@ -51,6 +53,12 @@ fn section<'a, H: FileHeader<Endian = Endianness>>(image: &'a [u8], name: &[u8])
     let header = H::parse(image).ok()?;
     let endian = header.endian().ok()?;
     let sections = header.sections(endian, image).ok()?;
+    // kmod_elf_new(): a section-name table that does not end in a NUL makes
+    // the whole file invalid, even for a name that comes before.
+    let names = sections.section(SectionIndex(header.shstrndx(endian, image).ok()? as usize)).ok()?.data(endian, image).ok()?;
+    if names.last() != Some(&0) {
+        return None;
+    }
     let (_, section) = sections.section_by_name(endian, name)?;
     section.data(endian, image).ok()
 }

@@ -18,10 +18,11 @@ pub fn from_path(path: &[u8]) -> Vec<u8> {
 }
 
 /// Whether `name` could be a loaded module's name. Anything else (empty,
-/// too long, with a `/`, a NUL or a newline) is never looked up in /sys, so a
-/// hostile name cannot reach the file system as a path.
+/// too long, with a `/`, a NUL or a newline, or a `.`, which normalize()
+/// never leaves, as in `..`) is never looked up in /sys, so a hostile name
+/// cannot reach the file system as a path.
 pub fn plausible(name: &[u8]) -> bool {
-    !name.is_empty() && name.len() <= MAX_NAME && !name.iter().any(|&c| c == b'/' || c == 0 || c == b'\n')
+    !name.is_empty() && name.len() <= MAX_NAME && !name.iter().any(|&c| c == b'/' || c == 0 || c == b'\n' || c == b'.')
 }
 
 /// kmod's underscores(): `-` becomes `_` outside bracket expressions; an
@@ -67,5 +68,6 @@ mod tests {
         assert!(!plausible(&[b'a'; 56]));
         assert!(plausible(&[b'a'; 55]));
         assert!(!plausible(b"a/b"));
+        assert!(!plausible(b".."));
     }
 }

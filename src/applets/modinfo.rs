@@ -31,6 +31,7 @@ use crate::moddir::ModDir;
 use crate::modfile;
 use crate::name;
 use crate::signature;
+use rustix::io::Errno;
 use std::ffi::OsString;
 
 const FLAGS: &[Flag] = &[
@@ -120,9 +121,9 @@ fn absolute(path: &[u8]) -> Vec<u8> {
 }
 
 /// kmod's is_module_filename(): an existing regular file with a module
-/// file name.
+/// file name (a FIFO or a device named x.ko is looked up as a name).
 fn is_module_file(word: &[u8]) -> bool {
-    let regular = crate::file::cpath(b"", &[word]).is_ok_and(|p| crate::file::stat_dir(&p) == Some(false));
+    let regular = crate::file::cpath(b"", &[word]).is_ok_and(|p| rustix::fs::stat(p.as_c_str()).is_ok_and(|st| st.st_mode & 0o170000 == 0o100000));
     regular && [&b".ko"[..], b".ko.gz", b".ko.xz", b".ko.zst"].iter().any(|ext| word.len() > ext.len() && word.ends_with(ext))
 }
 
@@ -150,7 +151,12 @@ fn from_file<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, path: &[u8], filename: &[
         ctx.out.bytes(filename).byte(show.sep);
         return Ok(());
     }
-    let image = modfile::load(path)?;
+    // modules.dep may name a directory or a device: modinfo inserts
+    // nothing, so say what reading it gave.
+    let image = modfile::load(path).map_err(|e| match e {
+        Error::NotRegular { path, dir } => Error::Load { path, errno: if dir { Errno::ISDIR } else { Errno::INVAL } },
+        e => e,
+    })?;
     let info = modfile::modinfo_section(&image).ok_or_else(|| Error::NoModinfo { path: path.to_vec() })?;
     if show.sizes {
         let sizes = modfile::layout(&image).ok_or_else(|| Error::NoModinfo { path: path.to_vec() })?;

@@ -324,9 +324,9 @@ impl<K: Kernel> Probe<'_, K> {
     /// kmod_module_new_from_lookup(): the first source that knows the name
     /// gives the list.
     fn lookup(&self, given: &[u8]) -> Result<Vec<Mod>, Error> {
-        // kmod's alias_normalize(): underscores(), and an unclosed bracket
-        // expression names nothing.
-        let Some(key) = underscores(given) else { return Ok(Vec::new()) };
+        // kmod's alias_normalize(): underscores() of at most PATH_MAX - 1
+        // bytes, and an unclosed bracket expression names nothing.
+        let Some(key) = name::alias_normalize(given) else { return Ok(Vec::new()) };
         let key = &key[..];
         let found: Vec<Mod> = self.cfg.aliases.iter().filter(|(pattern, _)| glob::matches(pattern, key)).map(|(pattern, m)| Mod::new(m, Some(pattern))).collect();
         if !found.is_empty() {

@@ -49,6 +49,9 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         // As kmod: an existing file names the module by its file name.
         let is_file = crate::file::cpath(b"", &[&arg]).is_ok_and(|p| crate::file::stat_dir(&p).is_some());
         let name = if is_file { name::from_path(&arg) } else { name::normalize(&arg) };
+        // `..`, `/`, `.x` name no module: say so of the argument as given
+        // (kmod gets lost in /sys/module//holders).
+        let name = if name.is_empty() { arg.clone() } else { name };
         let result = check(ctx, &name, force, wait).and_then(|()| remove(ctx, &name, &arg, force, wait, verbose));
         if let Err(e) = result {
             ctx.report(e);
