@@ -257,11 +257,11 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     }
     match write_atomically(&d.dir, &files) {
         Ok(()) => 0,
-        Err((name, errno)) => {
+        Err((name, errno, partial)) => {
             let mut path = d.dir.clone();
             path.push(b'/');
             path.extend_from_slice(name.as_bytes());
-            depmod_msg(&mut ctx.err, M::WRITE, &[&path, &errno_text(errno)]);
+            depmod_msg(&mut ctx.err, if partial { M::WRITE_PART } else { M::WRITE }, &[&path, &errno_text(errno)]);
             1
         }
     }
@@ -1195,59 +1195,76 @@ fn load(path: &[u8]) -> Loaded {
     Loaded { names, exports, needs, info, error: None }
 }
 
-/// Writes every file to a temporary name in `dir`, syncs it, and only when
-/// all are written renames them into place; on a failure the temporary
-/// files are removed and the old index files are untouched. Returns the
-/// file and errno that failed.
+/// Writes every file to a temporary name in `dir` (`NAME.PID.tmp`), syncs
+/// it, and only when all are written renames them into place, in kmod's
+/// order; on a failure the temporary files are removed and the old index
+/// files are untouched. Returns the file and errno that failed, and whether
+/// files before it were renamed already (a rename failed part-way).
+///
+/// Every temporary file stays open for writing until the renames are done:
+/// the kernel refuses to make a file system (or a bind mount) read-only
+/// while a file is open for writing on it (EBUSY), so a read-only remount
+/// cannot come between two renames (leaving a set part new, part old) or
+/// between a failure and the removal of the temporary files (leaving them
+/// behind): it happens before the first file is made, and the run fails
+/// cleanly, or after the last rename. A rename can still fail part-way
+/// through (the directory's write permission taken away meanwhile, an I/O
+/// error): then the message says which files are new.
 #[inline(never)]
-fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(), (&'static str, Errno)> {
-    let cdir = cpath(b"", &[dir]).map_err(|e| ("", e))?;
-    let dfd = rustix::fs::open(cdir.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| ("", e))?;
+fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(), (&'static str, Errno, bool)> {
+    let cdir = cpath(b"", &[dir]).map_err(|e| ("", e, false))?;
+    let dfd = rustix::fs::open(cdir.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| ("", e, false))?;
     let mut suffix = b".".to_vec();
     let mut o = Out::new(crate::out::Sink::Buffer);
     o.num(i64::from(std::process::id()));
     suffix.extend_from_slice(&o.buf);
     suffix.extend_from_slice(b".tmp");
     let temp = |name: &str| cpath(name.as_bytes(), &[&suffix]);
-    let mut made: Vec<&str> = Vec::new();
+    // The temporary files made so far, each still open (see above).
+    let mut made: Vec<(&str, rustix::fd::OwnedFd)> = Vec::new();
     let mut result = Ok(());
     for (name, data) in files {
         let written = (|| {
             let t = temp(name)?;
             let _ = rustix::fs::unlinkat(&dfd, t.as_c_str(), rustix::fs::AtFlags::empty());
             let fd = rustix::fs::openat(&dfd, t.as_c_str(), OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::from_raw_mode(0o644))?;
-            made.push(name);
+            made.push((name, fd));
+            let fd = &made[made.len() - 1].1;
             let mut rest = &data[..];
             while !rest.is_empty() {
-                match rustix::io::write(&fd, rest) {
+                match rustix::io::write(fd, rest) {
                     Ok(0) => return Err(Errno::NOSPC),
                     Ok(n) => rest = &rest[n..],
                     Err(Errno::INTR) => {}
                     Err(e) => return Err(e),
                 }
             }
-            rustix::fs::fsync(&fd)
+            rustix::fs::fsync(fd)
         })();
         if let Err(e) = written {
-            result = Err((*name, e));
+            result = Err((*name, e, false));
             break;
         }
     }
+    let mut renamed = 0;
     if result.is_ok() {
-        for name in &made {
+        for (name, _) in &made {
             let (Ok(t), Ok(n)) = (temp(name), cpath(name.as_bytes(), &[])) else { continue };
             if let Err(e) = rustix::fs::renameat(&dfd, t.as_c_str(), &dfd, n.as_c_str()) {
-                result = Err((*name, e));
+                result = Err((*name, e, renamed > 0));
                 break;
             }
+            renamed += 1;
         }
         let _ = rustix::fs::fsync(&dfd);
     }
-    for name in &made {
+    for (name, _) in &made[renamed..] {
         if let Ok(t) = temp(name) {
             let _ = rustix::fs::unlinkat(&dfd, t.as_c_str(), rustix::fs::AtFlags::empty());
         }
     }
+    // Only now are the temporary files closed.
+    drop(made);
     result
 }
 
