@@ -1210,6 +1210,17 @@ fn load(path: &[u8]) -> Loaded {
 /// cleanly, or after the last rename. A rename can still fail part-way
 /// through (the directory's write permission taken away meanwhile, an I/O
 /// error): then the message says which files are new.
+///
+/// A run that was killed (or lost power) part-way leaves its temporary
+/// files behind, and nothing else would ever remove them (kmod's
+/// `NAME.PID.USEC.SEC` files of a killed run stay for ever; they are not
+/// touched here). So each run first removes those of earlier runs — but
+/// only when no other modbox depmod is writing to the directory at that
+/// moment: every writer holds a shared flock on the directory while its
+/// temporary files exist, and the removal needs it exclusively. The lock
+/// is only tried for the removal (a file system without flock just keeps
+/// the leftovers, as before); the shared lock is waited for, as
+/// only the removal of another run holds it exclusively.
 #[inline(never)]
 fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(), (&'static str, Errno, bool)> {
     let cdir = cpath(b"", &[dir]).map_err(|e| ("", e, false))?;
@@ -1220,6 +1231,14 @@ fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(),
     suffix.extend_from_slice(&o.buf);
     suffix.extend_from_slice(b".tmp");
     let temp = |name: &str| cpath(name.as_bytes(), &[&suffix]);
+    use rustix::fs::{flock, FlockOperation};
+    if flock(&dfd, FlockOperation::NonBlockingLockExclusive).is_ok() {
+        remove_stale_temps(dir, files);
+    }
+    // From exclusive to shared, or shared at once. flock converts by
+    // unlocking first, so another run may take it exclusively for its own
+    // removal meanwhile: that takes one directory read, and this waits.
+    let _ = flock(&dfd, FlockOperation::LockShared);
     // The temporary files made so far, each still open (see above).
     let mut made: Vec<(&str, rustix::fd::OwnedFd)> = Vec::new();
     let mut result = Ok(());
@@ -1266,6 +1285,22 @@ fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(),
     // Only now are the temporary files closed.
     drop(made);
     result
+}
+
+/// Removes the temporary files write_atomically() names (`NAME.PID.tmp`,
+/// NAME one of `files`) from `dir`, whoever made them.
+fn remove_stale_temps(dir: &[u8], files: &[(&'static str, Vec<u8>)]) {
+    let Ok((dfd, entries)) = read_dir(dir, &mut Out::new(crate::out::Sink::Buffer)) else { return };
+    for (name, _) in entries {
+        let Some(rest) = name.strip_suffix(b".tmp") else { continue };
+        let Some(dot) = rest.iter().rposition(|&c| c == b'.') else { continue };
+        let pid = &rest[dot + 1..];
+        if !pid.is_empty() && pid.iter().all(u8::is_ascii_digit) && files.iter().any(|f| f.0.as_bytes() == &rest[..dot]) {
+            if let Ok(c) = cpath(&name, &[]) {
+                let _ = rustix::fs::unlinkat(&dfd, c.as_c_str(), rustix::fs::AtFlags::empty());
+            }
+        }
+    }
 }
 
 /// kmod's shared/hash.c, as far as its order shows in depmod's output: a
