@@ -369,6 +369,7 @@ pub mod depmod {
     pub const ADD_MODULE: &str = "Fcould not add module %: %";
     pub const LOAD_SYMBOLS: &str = "Efailed to load symbols from %: %";
     pub const WRITE: &str = "Ecould not write %: %; the old index files are left as they were";
+    pub const WRITE_PART: &str = "Ecould not write %: %; the files before it were replaced: run depmod again";
     pub const FILE_TYPE: &str = "Eunsupported file type %: %";
     pub const STAT: &str = "Ecould not stat %: %";
     pub const LOOP: &str = "E%: a symbolic link loop, skipped";
