@@ -425,22 +425,27 @@ impl<K: Kernel> Probe<'_, K> {
         }
     }
 
-    /// Waits while the kernel is loading or removing `m` (at most
-    /// COMING_WAIT_MS): how many more tries that is worth, out of 50 for
-    /// one delete_module() — one when it was coming or going, ten when it
-    /// was not (gone, or live: a module the kernel can never remove says
-    /// EBUSY while live, every time), all when it still is.
-    fn settle(&mut self, m: &Mod) -> u32 {
-        let (mut waited, mut pause) = (0, 1);
-        while let Some(sysfs::State::Coming | sysfs::State::Going) = sysfs::initstate(&self.ctx.k, &m.name) {
-            if waited >= COMING_WAIT_MS {
-                return 50;
+    /// After EBUSY: waits while the kernel is loading or removing `m` (at
+    /// most COMING_WAIT_MS), `pause` growing across calls. Returns how many
+    /// of delete()'s 50 tries that was worth: one when it was coming or
+    /// going, or already gone from /sys (a removal's last steps: the kernel
+    /// drops the directory before the module), ten when it is live (a module
+    /// the kernel can never remove says EBUSY while live, every time), all
+    /// when it is still coming or going.
+    fn settle(&mut self, m: &Mod, pause: &mut u64) -> u32 {
+        let mut waited = 0;
+        loop {
+            match sysfs::initstate(&self.ctx.k, &m.name) {
+                Some(sysfs::State::Coming | sysfs::State::Going) if waited >= COMING_WAIT_MS => return 50,
+                Some(sysfs::State::Coming | sysfs::State::Going) => {}
+                Some(_) if waited == 0 => return 10,
+                _ if waited > 0 => return 1,
+                _ => {}
             }
-            self.ctx.k.sleep_ms(pause);
-            waited += pause;
-            pause = (pause * 2).min(100);
+            self.ctx.k.sleep_ms(*pause);
+            waited += *pause;
+            *pause = (*pause * 2).min(100);
         }
-        if waited > 0 { 1 } else { 10 }
     }
 
     fn is_blacklisted(&self, m: &Mod) -> bool {
@@ -736,7 +741,13 @@ impl<K: Kernel> Probe<'_, K> {
             return Err(Errno::BUSY);
         }
         match &cmd {
-            None => self.delete(m, false)?,
+            None => match self.delete(m, false) {
+                // Removed meanwhile by another modprobe -r, which takes the
+                // dependencies along too: what was asked for, as one
+                // removal would have left it.
+                Err(Errno::NOENT) if self.flags & FIRST_TIME == 0 => return Ok(()),
+                r => r?,
+            },
             Some(c) => {
                 let c = replace(c, b"$CMDLINE_OPTS", b"");
                 self.say(&[b"remove", &c]);
@@ -779,12 +790,13 @@ impl<K: Kernel> Probe<'_, K> {
 
     /// delete_module(2), with -w's wait while the module is in use. One
     /// the kernel is still removing (going) or loading (coming) for someone
-    /// else is waited for, and one gone by then, whoever removed it, is what
-    /// was asked for, so that modprobes racing on one module all succeed
-    /// (kmod 30 means the same for a module that vanished, but tests for
-    /// -EEXIST, which delete_module never returns, and fails). `dep`: a
-    /// dependency taken along, which may be in use again by now: then it
-    /// stays, quietly, as when its reference count says so.
+    /// else is waited for; one gone by then, whoever removed it, is ENOENT
+    /// without a message (but with --first-time's), so that modprobes
+    /// racing on one module all succeed (kmod 30 means to treat a module
+    /// that vanished so, but tests for -EEXIST, which delete_module never
+    /// returns, and fails). `dep`: a dependency taken along, which may be
+    /// in use again by now: then it stays, quietly, as when its reference
+    /// count says so.
     fn delete(&mut self, m: &Mod, dep: bool) -> Result<(), Errno> {
         self.say(&[b"rmmod", &m.name]);
         if self.dry_run {
@@ -792,7 +804,7 @@ impl<K: Kernel> Probe<'_, K> {
         }
         let flags = O_NONBLOCK | if self.flags & FORCE != 0 { O_TRUNC } else { 0 };
         let cname = CString::new(m.name.clone()).map_err(|_| Errno::NOENT)?;
-        let (mut waited, mut pause, mut busy) = (0, 1, 0);
+        let (mut waited, mut pause, mut busy, mut settle_pause) = (0, 1, 0, 1);
         loop {
             match self.ctx.k.delete_module(&cname, flags) {
                 Err(Errno::AGAIN) if waited < self.wait_ms => {
@@ -804,10 +816,12 @@ impl<K: Kernel> Probe<'_, K> {
                 Err(Errno::AGAIN) if dep => return Err(Errno::AGAIN),
                 // Not live: coming or going (another modprobe at work), or
                 // gone or live again by the time we look.
-                Err(Errno::BUSY) if busy < 50 => busy += self.settle(m),
-                Err(Errno::NOENT) if self.flags & FIRST_TIME == 0 => return Ok(()),
+                Err(Errno::BUSY) if busy < 50 => busy += self.settle(m, &mut settle_pause),
+                // Gone meanwhile: another removal's doing (see remove_module()).
                 Err(Errno::NOENT) => {
-                    self.log(self.log_priority, Error::NotInKernel(m.name.clone()));
+                    if !dep && self.flags & FIRST_TIME != 0 {
+                        self.log(self.log_priority, Error::NotInKernel(m.name.clone()));
+                    }
                     return Err(Errno::NOENT);
                 }
                 Err(errno) => {
