@@ -259,6 +259,21 @@ extern "C" {
     fn regfree(preg: *mut RegexT);
 }
 
+/// `f()` within a second of wall time: super-linear matching takes far
+/// longer on the inputs that trigger it. A slow first run is tried again,
+/// as a busy machine can stall any one run (seen: 1.8 s for a 59-byte
+/// pattern that takes microseconds).
+fn bounded<T>(what: &str, f: impl Fn() -> T) -> T {
+    for _ in 0..2 {
+        let t = Instant::now();
+        let r = f();
+        if t.elapsed() < Duration::from_secs(1) {
+            return r;
+        }
+    }
+    panic!("{what} took over a second, twice");
+}
+
 /// glibc's answer for `pattern` searched in `s`, as kmod's
 /// cfg_kernel_matches() asks it; `None` when regcomp() refuses it.
 pub fn glibc_regex(pattern: &[u8], s: &[u8]) -> Option<bool> {
@@ -283,9 +298,7 @@ pub fn depmod_conf(data: &[u8]) {
     let mut c = modbox::depmod_conf::Conf::default();
     let mut err = Out::new(Sink::Buffer);
     c.parse(b"/etc/depmod.d/fuzz.conf", data, b"6.1.0-41-amd64", true, &mut err);
-    let t = Instant::now();
-    let _ = modbox::depmod_conf::kernel_matches(data, b"6.1.0-41-amd64");
-    assert!(t.elapsed() < Duration::from_secs(1), "version pattern took {:?}", t.elapsed());
+    bounded("version pattern", || modbox::depmod_conf::kernel_matches(data, b"6.1.0-41-amd64"));
 
     const ATOMS: [&str; 12] = ["6", "1", ".", "\\.", "-", "a", "m", "[0-9]", "[^.]", "[a-m]", "[]a]", "[.-]"];
     const CHARS: &[u8] = b"61.-am]";
@@ -325,9 +338,7 @@ pub fn glibc_fnmatch(pattern: &[u8], s: &[u8]) -> Option<bool> {
 pub fn glob(data: &[u8]) {
     let Some(nul) = data.iter().position(|&c| c == 0) else { return };
     let (pattern, text) = (&data[..nul], &data[nul + 1..]);
-    let t = Instant::now();
-    let got = modbox::glob::matches(pattern, text);
-    assert!(t.elapsed() < Duration::from_secs(1), "glob took {:?}", t.elapsed());
+    let got = bounded("glob", || modbox::glob::matches(pattern, text));
     // Collating elements and glibc's handling of malformed classes are not
     // kept (see src/glob.rs); classes are checked by its unit tests.
     let posix = pattern.windows(2).any(|w| w[0] == b'[' && matches!(w[1], b':' | b'.' | b'='));
