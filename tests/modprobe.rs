@@ -167,15 +167,16 @@ fn install_commands_and_softdeps() {
 
 #[test]
 fn failures_name_the_file_and_the_kernels_reason() {
+    // (A dependency without dependencies of its own: one with them would
+    // be tried again, see races_with_other_modprobes.)
     let mut k = tree(CHAIN);
-    k.loaded("llc", 0, &[]);
     k.finit.push_back(Err(Errno::NOENT));
-    k.log_on_load = vec!["stp: Unknown symbol llc_sap_open (err -2)".into()];
-    let r = mp(k, &["garp"]);
+    k.log_on_load = vec!["llc: Unknown symbol register_8022_client (err -2)".into()];
+    let r = mp(k, &["stp"]);
     assert_eq!(r.code, 1);
     assert_eq!(
         r.err,
-        format!("modprobe: ERROR: could not insert module {DIR}/kernel/net/stp.ko: Unknown symbol in module\nmodprobe: kernel: stp: Unknown symbol llc_sap_open (err -2)\nmodprobe: ERROR: could not insert 'garp': Unknown symbol in module, or unknown parameter (see dmesg)\n")
+        format!("modprobe: ERROR: could not insert module {DIR}/kernel/net/llc.ko: Unknown symbol in module\nmodprobe: kernel: llc: Unknown symbol register_8022_client (err -2)\nmodprobe: ERROR: could not insert 'stp': Unknown symbol in module, or unknown parameter (see dmesg)\n")
     );
     // A dependency whose file is missing.
     let k = tree(CHAIN);
@@ -252,6 +253,85 @@ fn force_flags_reach_the_kernel() {
         let r = mp(tree(CHAIN), &[flag, "dummy"]);
         assert_eq!(r.k.calls, [Call::Finit { params: String::new(), flags: want }], "{flag}");
     }
+}
+
+/// modprobes racing on one module: a removal finds it going (another
+/// removal) or gone, a load finds a dependency it saw loaded removed; each
+/// still does what was asked, silently.
+#[test]
+fn races_with_other_modprobes() {
+    let deletes = |r: &Run| r.k.calls.iter().filter(|c| matches!(c, Call::Delete { .. })).count();
+    // Going (EBUSY): waited for until it is gone, then that is success.
+    let mut k = tree(CHAIN);
+    k.loaded("dummy", 0, &[]);
+    k.root.write("/sys/module/dummy/initstate", b"going\n");
+    k.on_sleep.push((2, "/sys/module/dummy/initstate".into(), String::new()));
+    k.delete.extend([Err(Errno::BUSY), Err(Errno::NOENT)]);
+    let r = mp(k, &["-r", "dummy"]);
+    assert_eq!((r.code, r.err.as_str(), deletes(&r)), (0, "", 2));
+    // Gone between the look and the removal (ENOENT): success, unless
+    // --first-time; the other removal takes the dependencies along.
+    let mut k = tree(CHAIN);
+    k.loaded("stp", 0, &[]);
+    k.loaded("llc", 0, &[]);
+    k.delete.push_back(Err(Errno::NOENT));
+    let r = mp(k, &["-r", "stp"]);
+    assert_eq!((r.code, r.err.as_str(), deletes(&r)), (0, "", 1));
+    let mut k = tree(CHAIN);
+    k.loaded("dummy", 0, &[]);
+    k.delete.push_back(Err(Errno::NOENT));
+    let r = mp(k, &["-r", "--first-time", "dummy"]);
+    assert_eq!((r.code, r.err.as_str()), (1, "modprobe: FATAL: Module dummy is not in kernel.\n"));
+    // Gone by the time it looks (the going state not seen): tried again.
+    let mut k = tree(CHAIN);
+    k.loaded("dummy", 0, &[]);
+    k.delete.extend([Err(Errno::BUSY), Err(Errno::NOENT)]);
+    let r = mp(k, &["-r", "dummy"]);
+    assert_eq!((r.code, r.err.as_str(), deletes(&r)), (0, "", 2));
+    // Busy while live, every time (no exit function): the kernel's answer
+    // after a few tries.
+    let mut k = tree(CHAIN);
+    k.loaded("dummy", 0, &[]);
+    k.delete.extend([Err(Errno::BUSY); 6]);
+    let r = mp(k, &["-r", "dummy"]);
+    assert_eq!((r.code, r.err.as_str(), deletes(&r)), (1, "modprobe: ERROR: could not remove 'dummy': Device or resource busy\n", 6));
+    // A dependency in use again by the time it would go stays, quietly.
+    let mut k = tree(CHAIN);
+    k.loaded("stp", 0, &[]);
+    k.loaded("llc", 0, &[]);
+    k.delete.extend([Ok(()), Err(Errno::AGAIN)]);
+    let r = mp(k, &["-r", "stp"]);
+    assert_eq!((r.code, r.err.as_str(), deletes(&r)), (0, "", 2));
+    // A load whose dependency was removed while it loaded ("Unknown
+    // symbol"): it starts over and loads the dependency again.
+    let mut k = tree(CHAIN);
+    k.loaded("llc", 0, &[]);
+    k.on_finit.push((1, "/sys/module/llc/initstate".into(), String::new()));
+    k.finit.push_back(Err(Errno::NOENT));
+    k.log_on_load = vec!["stp: Unknown symbol llc_sap_open (err -2)".into()];
+    let r = mp(k, &["stp"]);
+    assert_eq!((r.code, r.err.as_str()), (0, ""));
+    assert_eq!(r.k.files, ["stp.ko", "llc.ko", "stp.ko"]);
+    // Removed and loaded again by a third modprobe before this one looks:
+    // tried again all the same.
+    let mut k = tree(CHAIN);
+    k.loaded("llc", 0, &[]);
+    k.finit.push_back(Err(Errno::NOENT));
+    let r = mp(k, &["stp"]);
+    assert_eq!((r.code, r.err.as_str()), (0, ""));
+    assert_eq!(r.k.files, ["stp.ko", "stp.ko"]);
+    // Not for ever: a real unknown symbol fails after five more tries, with
+    // the message of the last; a module without dependencies at once.
+    let mut k = tree(CHAIN);
+    k.loaded("llc", 0, &[]);
+    k.finit.extend([Err(Errno::NOENT); 6]);
+    let r = mp(k, &["stp"]);
+    assert_eq!((r.code, r.k.files.len()), (1, 6));
+    assert_eq!(r.err, "modprobe: ERROR: could not insert 'stp': Unknown symbol in module, or unknown parameter (see dmesg)\n");
+    let mut k = tree(CHAIN);
+    k.finit.push_back(Err(Errno::NOENT));
+    let r = mp(k, &["llc"]);
+    assert_eq!((r.code, r.k.files.len()), (1, 1));
 }
 
 #[test]

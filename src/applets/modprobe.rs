@@ -166,6 +166,12 @@ struct Probe<'a, K: Kernel> {
     // Per probe (libkmod's visited/required marks).
     visited: Vec<Mod>,
     required: Vec<Mod>,
+    /// How many more times a load may start over because a dependency it
+    /// found loaded may have been removed meanwhile (a `modprobe -r`
+    /// racing it).
+    restarts: u8,
+    /// The last insert failed that way: start over.
+    vanished: bool,
 }
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
@@ -255,6 +261,8 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         child_opts,
         visited: Vec::new(),
         required: Vec::new(),
+        restarts: 0,
+        vanished: false,
     };
     for w in std::mem::take(&mut p.cfg.warnings) {
         p.log(ERR, w);
@@ -417,6 +425,29 @@ impl<K: Kernel> Probe<'_, K> {
         }
     }
 
+    /// After EBUSY: waits while the kernel is loading or removing `m` (at
+    /// most COMING_WAIT_MS), `pause` growing across calls. Returns how many
+    /// of delete()'s 50 tries that was worth: one when it was coming or
+    /// going, or already gone from /sys (a removal's last steps: the kernel
+    /// drops the directory before the module), ten when it is live (a module
+    /// the kernel can never remove says EBUSY while live, every time), all
+    /// when it is still coming or going.
+    fn settle(&mut self, m: &Mod, pause: &mut u64) -> u32 {
+        let mut waited = 0;
+        loop {
+            match sysfs::initstate(&self.ctx.k, &m.name) {
+                Some(sysfs::State::Coming | sysfs::State::Going) if waited >= COMING_WAIT_MS => return 50,
+                Some(sysfs::State::Coming | sysfs::State::Going) => {}
+                Some(_) if waited == 0 => return 10,
+                _ if waited > 0 => return 1,
+                _ => {}
+            }
+            self.ctx.k.sleep_ms(*pause);
+            waited += *pause;
+            *pause = (*pause * 2).min(100);
+        }
+    }
+
     fn is_blacklisted(&self, m: &Mod) -> bool {
         self.cfg.blacklist.iter().any(|b| *b == m.name)
     }
@@ -495,31 +526,36 @@ impl<K: Kernel> Probe<'_, K> {
         self.required.clear();
         let mut list = Vec::new();
         self.probe_list(m, true, self.flags & IGNORE_CMDS != 0, &mut list);
-        for step in &list {
-            let s = &step.m;
-            let top = s.same(m);
-            let r = if !self.ignore_loaded && self.in_kernel(s) {
-                Err(Errno::EXIST)
-            } else {
-                let options = concat_options(self.options(s), if top { extra } else { None });
-                match Self::command(&self.cfg.install, s).filter(|_| !step.ignore_cmd) {
-                    Some(cmd) => {
-                        self.say(&[b"install", &cmd, &options]);
-                        if self.dry_run { Ok(()) } else { self.run_install(s, &cmd, &options) }
+        self.restarts = 5;
+        'again: loop {
+            for step in &list {
+                let s = &step.m;
+                let top = s.same(m);
+                let r = if !self.ignore_loaded && self.in_kernel(s) {
+                    Err(Errno::EXIST)
+                } else {
+                    let options = concat_options(self.options(s), if top { extra } else { None });
+                    match Self::command(&self.cfg.install, s).filter(|_| !step.ignore_cmd) {
+                        Some(cmd) => {
+                            self.say(&[b"install", &cmd, &options]);
+                            if self.dry_run { Ok(()) } else { self.run_install(s, &cmd, &options) }
+                        }
+                        None => self.insert(s, &options, top),
                     }
-                    None => self.insert(s, &options, top),
+                };
+                match r {
+                    Err(Errno::EXIST) if top && first_time => return r,
+                    // Loaded meanwhile: what we wanted.
+                    Err(Errno::EXIST) => {}
+                    // A dependency went while we loaded: its turn again.
+                    Err(_) if std::mem::take(&mut self.vanished) => continue 'again,
+                    // Softdeps may fail; the module and its dependencies not.
+                    Err(_) if self.required.iter().any(|x| x.same(s)) => return r,
+                    _ => {}
                 }
-            };
-            match r {
-                Err(Errno::EXIST) if top && first_time => return r,
-                // Loaded meanwhile: what we wanted.
-                Err(Errno::EXIST) => {}
-                // Softdeps may fail; the module and its dependencies not.
-                Err(_) if self.required.iter().any(|x| x.same(s)) => return r,
-                _ => {}
             }
+            return Ok(());
         }
-        Ok(())
     }
 
     /// __kmod_module_get_probe_list(): dependencies first (each with its
@@ -605,6 +641,16 @@ impl<K: Kernel> Probe<'_, K> {
                 Err(Errno::NOEXEC)
             }
             Err(Failure::Kernel(errno, image)) => {
+                // "Unknown symbol": a dependency found loaded a moment ago
+                // may have been removed since by a modprobe -r racing this
+                // one (and maybe loaded again by a third: its state now
+                // says nothing). probe() starts over, a few times; a real
+                // unknown symbol fails the same way each time.
+                if errno == Errno::NOENT && self.restarts > 0 && !self.dependencies(m).is_empty() {
+                    self.restarts -= 1;
+                    self.vanished = true;
+                    return Err(errno);
+                }
                 if errno != Errno::EXIST && self.verbose >= ERR {
                     // Where kmod says "see dmesg": which file, what the
                     // kernel said, and a dependency cycle if there is one.
@@ -695,7 +741,13 @@ impl<K: Kernel> Probe<'_, K> {
             return Err(Errno::BUSY);
         }
         match &cmd {
-            None => self.delete(m)?,
+            None => match self.delete(m, false) {
+                // Removed meanwhile by another modprobe -r, which takes the
+                // dependencies along too: what was asked for, as one
+                // removal would have left it.
+                Err(Errno::NOENT) if self.flags & FIRST_TIME == 0 => return Ok(()),
+                r => r?,
+            },
             Some(c) => {
                 let c = replace(c, b"$CMDLINE_OPTS", b"");
                 self.say(&[b"remove", &c]);
@@ -710,7 +762,7 @@ impl<K: Kernel> Probe<'_, K> {
             // are not the user's concern.
             for d in self.dependencies(m) {
                 if self.refcnt(&d) == Some(0) {
-                    let _ = self.delete(&d);
+                    let _ = self.delete(&d, true);
                 }
             }
         }
@@ -736,15 +788,23 @@ impl<K: Kernel> Probe<'_, K> {
         sysfs::refcnt(&self.ctx.k, &m.name).ok()
     }
 
-    /// delete_module(2), with -w's wait while the module is in use.
-    fn delete(&mut self, m: &Mod) -> Result<(), Errno> {
+    /// delete_module(2), with -w's wait while the module is in use. One
+    /// the kernel is still removing (going) or loading (coming) for someone
+    /// else is waited for; one gone by then, whoever removed it, is ENOENT
+    /// without a message (but with --first-time's), so that modprobes
+    /// racing on one module all succeed (kmod 30 means to treat a module
+    /// that vanished so, but tests for -EEXIST, which delete_module never
+    /// returns, and fails). `dep`: a dependency taken along, which may be
+    /// in use again by now: then it stays, quietly, as when its reference
+    /// count says so.
+    fn delete(&mut self, m: &Mod, dep: bool) -> Result<(), Errno> {
         self.say(&[b"rmmod", &m.name]);
         if self.dry_run {
             return Ok(());
         }
         let flags = O_NONBLOCK | if self.flags & FORCE != 0 { O_TRUNC } else { 0 };
         let cname = CString::new(m.name.clone()).map_err(|_| Errno::NOENT)?;
-        let (mut waited, mut pause) = (0, 1);
+        let (mut waited, mut pause, mut busy, mut settle_pause) = (0, 1, 0, 1);
         loop {
             match self.ctx.k.delete_module(&cname, flags) {
                 Err(Errno::AGAIN) if waited < self.wait_ms => {
@@ -752,6 +812,17 @@ impl<K: Kernel> Probe<'_, K> {
                     self.ctx.k.sleep_ms(step);
                     waited += step;
                     pause = (pause * 2).min(1000);
+                }
+                Err(Errno::AGAIN) if dep => return Err(Errno::AGAIN),
+                // Not live: coming or going (another modprobe at work), or
+                // gone or live again by the time we look.
+                Err(Errno::BUSY) if busy < 50 => busy += self.settle(m, &mut settle_pause),
+                // Gone meanwhile: another removal's doing (see remove_module()).
+                Err(Errno::NOENT) => {
+                    if !dep && self.flags & FIRST_TIME != 0 {
+                        self.log(self.log_priority, Error::NotInKernel(m.name.clone()));
+                    }
+                    return Err(Errno::NOENT);
                 }
                 Err(errno) => {
                     self.log(ERR, Error::CouldNotRemove { name: m.name.clone(), errno });

@@ -71,13 +71,15 @@ pub struct FakeKernel {
     pub files: Vec<String>,
     /// Files written into the fake tree at the N-th sleep: (N, path, text).
     pub on_sleep: Vec<(usize, String, String)>,
+    /// The same at the N-th finit_module call (before it answers).
+    pub on_finit: Vec<(usize, String, String)>,
 }
 
 impl FakeKernel {
     pub fn new() -> FakeKernel {
         let root = TempDir::new("root");
         root.write("/dev/kmsg", b"6,1,1,-;old record that must not be shown\n");
-        FakeKernel { root, calls: Vec::new(), finit: VecDeque::new(), init: VecDeque::new(), delete: VecDeque::new(), log_on_load: Vec::new(), files: Vec::new(), on_sleep: Vec::new() }
+        FakeKernel { root, calls: Vec::new(), finit: VecDeque::new(), init: VecDeque::new(), delete: VecDeque::new(), log_on_load: Vec::new(), files: Vec::new(), on_sleep: Vec::new(), on_finit: Vec::new() }
     }
 
     fn log(&mut self) {
@@ -105,6 +107,12 @@ impl Kernel for FakeKernel {
         let file = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
         self.files.push(file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
         self.calls.push(Call::Finit { params: params.to_str().unwrap().into(), flags });
+        let n = self.calls.iter().filter(|c| matches!(c, Call::Finit { .. })).count();
+        for (at, path, text) in self.on_finit.clone() {
+            if at == n {
+                self.root.write(&path, text.as_bytes());
+            }
+        }
         self.log();
         self.finit.pop_front().unwrap_or(Ok(()))
     }
