@@ -141,9 +141,10 @@ impl Kernel for FakeKernel {
 }
 
 /// A module file of a cached Debian kernel tree (initramfs/fetch-kernel),
-/// e.g. `kernel/drivers/net/dummy.ko`, when one is there.
+/// e.g. `kernel/drivers/net/dummy.ko`, when one is there; the cache is
+/// $MODBOX_CACHE or target/cache, as for tests/trees.rs.
 pub fn cached_module(rel: &str) -> Option<PathBuf> {
-    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache/kernels");
+    let cache = std::env::var_os("MODBOX_CACHE").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache")).join("kernels");
     for pkg in fs::read_dir(cache).ok()?.flatten() {
         for kver in fs::read_dir(pkg.path().join("lib/modules")).into_iter().flatten().flatten() {
             let p = kver.path().join(rel);
