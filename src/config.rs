@@ -74,8 +74,12 @@ impl Config {
             }
         }
         for (_, path) in files {
-            if let Some(text) = cpath(b"", &[&path]).ok().and_then(|p| open_ro(&p).ok()).and_then(|fd| read_all(fd, MAX_FILE).ok()) {
-                cfg.parse(&text, &path);
+            // kmod skips what it cannot open, and reads what it opened until
+            // memory runs out (/dev/zero); modbox stops at MAX_FILE and says so.
+            let Some(fd) = cpath(b"", &[&path]).ok().and_then(|p| open_ro(&p).ok()) else { continue };
+            match read_all(fd, MAX_FILE) {
+                Ok(text) => cfg.parse(&text, &path),
+                Err(errno) => cfg.warnings.push(Error::ConfigRead { file: path, errno }),
             }
         }
         if let Some(line) = cmdline {

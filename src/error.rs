@@ -88,6 +88,9 @@ pub enum Error {
     /// `include` and `config`, which kmod no longer reads.
     #[cfg(feature = "applet-modprobe")]
     ConfigDeprecated { file: Vec<u8>, cmd: Vec<u8> },
+    /// A configuration file that was opened but could not be read whole.
+    #[cfg(feature = "applet-modprobe")]
+    ConfigRead { file: Vec<u8>, errno: Errno },
     /// A directory inside a modprobe.d directory.
     #[cfg(feature = "applet-modprobe")]
     ConfigSubdir(Vec<u8>),
@@ -236,6 +239,8 @@ impl Error {
             }
             #[cfg(feature = "applet-modprobe")]
             Error::ConfigDeprecated { file, cmd } => e.bytes(file).str(": command ").bytes(cmd).str(" is deprecated and not parsed anymore"),
+            #[cfg(feature = "applet-modprobe")]
+            Error::ConfigRead { file, errno } => e.str("could not read ").bytes(file).str(": ").errno(*errno),
             #[cfg(feature = "applet-modprobe")]
             Error::ConfigSubdir(p) => e.str("Directories inside directories are not supported: ").bytes(p),
             #[cfg(feature = "applet-modprobe")]

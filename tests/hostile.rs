@@ -19,7 +19,8 @@
 //! a result. Failures are collected and reported together, by case name.
 //!
 //! $MODBOX_HOSTILE_DIVERGE lists, besides, the inputs kmod accepts and
-//! modbox refuses (stricter about damage: not failures).
+//! modbox refuses (stricter about damage: not failures);
+//! $MODBOX_HOSTILE_ONLY=WORD runs only the categories whose name has WORD.
 
 // The case tables are tuples of what, input and expectation.
 #![allow(clippy::type_complexity)]
@@ -930,9 +931,10 @@ fn arguments(g: &mut Gen) {
     g.push(exec("modbox --install into a missing directory", argv!["--install", &nx]).names(&nx).lines(8));
 }
 
-/// The four readers of a module file, each given `img`: modinfo, depmod,
-/// modprobe --dump-modversions/--show-exports, and insmod (against the
-/// recording kernel, which refuses it as a real one would).
+/// The readers of a module file given `img`: modinfo and insmod (against
+/// the recording kernel, which refuses it as a real kernel would), which
+/// read ELF with the object crate, and depmod or modprobe
+/// --dump-modversions/--show-exports in turn, which read it with elf.rs.
 fn file_cases(g: &mut Gen, what: &str, img: &[u8], file: &str, n: usize) {
     let p = g.file(file, img);
     g.push(exec(format!("modinfo: {what}"), argv!["modinfo", &p]).codes(&[0, 1]).names(&p).out_ok().kmod_same());
@@ -1470,15 +1472,17 @@ fn configs(g: &mut Gen) {
             p
         })
     };
+    // 10 MB lines where they matter; each costs a second in a debug build.
     let ten_mb = 10 << 20;
+    let one_mb = 1 << 20;
     let texts: Vec<(&str, Vec<u8>)> = vec![
         ("64 KB of binary garbage", garbage(65536, 7)),
         ("a 10 MB bad line", [&b"bogus"[..], &b"x".repeat(ten_mb), b"\n"].concat()),
         ("a 10 MB line of options", [&b"options good"[..], &b" p=1".repeat(ten_mb / 4), b"\n"].concat()),
-        ("a 10 MB alias pattern", [&b"alias "[..], &b"*x".repeat(ten_mb / 2), b" good\n"].concat()),
-        ("a 10 MB line without its newline", [&b"blacklist "[..], &b"y".repeat(ten_mb)].concat()),
-        ("10 MB of backslashes", b"\\".repeat(ten_mb)),
-        ("10 MB of backslash-newlines", b"\\\n".repeat(ten_mb / 2)),
+        ("a 1 MB alias pattern", [&b"alias "[..], &b"*x".repeat(one_mb / 2), b" good\n"].concat()),
+        ("a 1 MB line without its newline", [&b"blacklist "[..], &b"y".repeat(one_mb)].concat()),
+        ("1 MB of backslashes", b"\\".repeat(one_mb)),
+        ("1 MB of backslash-newlines", b"\\\n".repeat(one_mb / 2)),
         ("NUL bytes in lines", b"alias good\0x other\n\0options good a=1\noptions\0 good b=2\nblacklist \0\n".to_vec()),
         ("bad lines", b"alias\nalias onlyone\noptions\noptions good\ninstall good\nsoftdep\nblacklist\nwhatever x y\nalias a[b good\nalias ]x good\n".to_vec()),
         ("include of itself", b"include hostile.conf\ninclude /\nconfig x\n".to_vec()),
@@ -1557,10 +1561,10 @@ fn configs(g: &mut Gen) {
         ("64 KB of binary garbage", garbage(65536, 11)),
         ("a 10 MB bad line", [&b"bogus"[..], &b"x".repeat(ten_mb), b"\n"].concat()),
         ("a 10 MB search line", [&b"search"[..], &(" ".to_string() + &"d".repeat(1000)).repeat(ten_mb / 1001).into_bytes(), b"\n"].concat()),
-        ("a 10 MB exclude line", [&b"exclude"[..], &(" ".to_string() + &"d".repeat(1000)).repeat(ten_mb / 1001).into_bytes(), b"\n"].concat()),
+        ("a 1 MB exclude line", [&b"exclude"[..], &(" ".to_string() + &"d".repeat(1000)).repeat(one_mb / 1001).into_bytes(), b"\n"].concat()),
         ("200,000 search and exclude entries", [&b"search"[..], &b" d".repeat(200_000), b"\nexclude", &b" e".repeat(200_000), b"\n"].concat()),
         ("100,000 override lines", b"override good * extra\n".repeat(100_000)),
-        ("10 MB of backslashes", b"\\".repeat(ten_mb)),
+        ("1 MB of backslashes", b"\\".repeat(one_mb)),
         ("bad lines", b"override\noverride good\noverride good *\nexternal\nexternal *\nsearch\nexclude\nmake_map_files x\nwhatever\n".to_vec()),
         ("include of itself", b"include hostile.conf\ninclude /\n".to_vec()),
         ("NUL bytes and control bytes", b"search\0 x\nexclude \x01\x02\n\x7f\xff\noverride \0 * \0\n".to_vec()),
@@ -1855,8 +1859,10 @@ fn hostile_input() {
         ("names", names),
         ("kernel side", kernel_side),
     ];
+    // $MODBOX_HOSTILE_ONLY=WORD: the categories whose name has WORD.
+    let only = std::env::var("MODBOX_HOSTILE_ONLY").ok();
     let mut counts = Vec::new();
-    for (what, make) in categories {
+    for (what, make) in categories.into_iter().filter(|c| only.as_ref().is_none_or(|o| c.0.contains(o.as_str()))) {
         let before = g.cases.len();
         make(&mut g);
         counts.push(format!("{what} {}", g.cases.len() - before));
@@ -1872,6 +1878,6 @@ fn hostile_input() {
     for (name, why) in &failures {
         eprintln!("FAILED {name}: {why}");
     }
-    assert!(total >= MIN_CASES, "only {total} cases: issue 8 asks for at least {MIN_CASES}");
+    assert!(total >= MIN_CASES || only.is_some(), "only {total} cases: issue 8 asks for at least {MIN_CASES}");
     assert!(failures.is_empty(), "{} of {total} hostile cases failed (listed above)", failures.len());
 }
