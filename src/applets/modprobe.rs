@@ -525,7 +525,8 @@ impl<K: Kernel> Probe<'_, K> {
         self.visited.clear();
         self.required.clear();
         let mut list = Vec::new();
-        self.probe_list(m, true, self.flags & IGNORE_CMDS != 0, &mut list);
+        let ignore_top = self.flags & IGNORE_CMDS != 0;
+        self.probe_list(m, true, ignore_top, &mut list);
         self.restarts = 5;
         'again: loop {
             for step in &list {
@@ -535,7 +536,11 @@ impl<K: Kernel> Probe<'_, K> {
                     Err(Errno::EXIST)
                 } else {
                     let options = concat_options(self.options(s), if top { extra } else { None });
-                    match Self::command(&self.cfg.install, s).filter(|_| !step.ignore_cmd) {
+                    // libkmod keeps the ignorecmd mark on the module object, so
+                    // it holds for every place of the module in the list. A
+                    // module's softdeps, and so its mark, are the same at every
+                    // place; only the top one's with -i is set apart, and last.
+                    match Self::command(&self.cfg.install, s).filter(|_| !(step.ignore_cmd || top && ignore_top)) {
                         Some(cmd) => {
                             self.say(&[b"install", &cmd, &options]);
                             if self.dry_run { Ok(()) } else { self.run_install(s, &cmd, &options) }
@@ -586,11 +591,6 @@ impl<K: Kernel> Probe<'_, K> {
             self.probe_list(p, false, false, list);
         }
         let ignore_cmd = !pre.is_empty() || !post.is_empty();
-        // libkmod keeps the mark on the module object, so it holds for
-        // every place the module appears in the list.
-        for s in list.iter_mut().filter(|s| s.m.same(m)) {
-            s.ignore_cmd = ignore_cmd;
-        }
         list.push(Step { m: m.clone(), ignore_cmd });
         for p in &post {
             self.probe_list(p, false, false, list);
