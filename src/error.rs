@@ -392,6 +392,7 @@ pub mod depmod {
     pub const BUILTIN_LINE: &str = "EInvalid modules.builtin line: %";
     pub const DEVNAME: &str = "EModule '%' has devname (%) but lacks major and minor information. Ignoring.";
     pub const OPEN_TREE_FILE: &str = "Wcould not open % at %: %";
+    pub const READ_TREE_FILE: &str = "Ecould not read %/modules.builtin.modinfo: %; the old index files are left as they were";
     pub const FLUSH: &str = "WCould not flush stream: 28. Partial content: %";
     pub const UP_TO_DATE: &str = "Ecould not fstatat(%, modules.dep): %";
     pub const CONF_DIR: &str = "Efiles list %: could not read the directory";

@@ -174,7 +174,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         all = true;
     }
 
-    let mut d = Depmod { dir, prefix, symbols: KHash::new(2048), modules: Vec::new(), by_name: KHash::new(512), conf: Conf::default(), needs: Vec::new() };
+    let mut d = Depmod { dir, prefix, symbols: KHash::new(2048), modules: Vec::new(), by_name: KHash::new(512), conf: Conf::default(), needs: Vec::new(), unreadable: AtomicBool::new(false) };
     let mut print_unknown = opts.has(ERRSYMS);
     let check_crcs = opts.has(SYMVERS);
     let kernel_syms = value(SYMVERS).map(|f| (f, true)).or_else(|| value(FILESYMS).map(|f| (f, false)));
@@ -249,6 +249,9 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         return 1;
     }
     let files = d.outputs(show, opts.has(WARN), &mut ctx.err);
+    if d.unreadable.load(Ordering::Relaxed) {
+        return 1;
+    }
     if show {
         for (_, text) in files {
             ctx.out.bytes(&text);
@@ -370,6 +373,9 @@ struct Depmod {
     conf: Conf,
     /// While loading: each module's needed symbols (name, CRC, weak).
     needs: Vec<(Vec<u8>, Vec<(u32, u32, u64, bool)>)>,
+    /// modules.builtin.modinfo opened but could not be read: kmod fails
+    /// (output_builtin_alias_bin()), and no file is written.
+    unreadable: AtomicBool,
 }
 
 // The #[inline(never)]s here and below: with LTO at opt-level z the
@@ -499,7 +505,7 @@ impl Depmod {
                 modules.push(m);
             }
         }
-        if let Some(text) = read_tree_file(&self.dir, b"modules.order", err) {
+        if let Ok(Some(text)) = read_tree_file(&self.dir, b"modules.order", err) {
             // As fgets() and strlen() see them: a line ends at a NUL.
             let lines: Vec<&[u8]> = fgets_lines(&text).into_iter().map(|l| &l[..l.iter().position(|&c| c == 0).unwrap_or(l.len())]).collect();
             if let Some(n) = lines.iter().position(|l| !l.is_empty() && !l.ends_with(b"\n")) {
@@ -839,9 +845,9 @@ impl Depmod {
                 files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
             }
             3 => {
-                let read = |name: &[u8], err: &mut Out| if show { None } else { read_tree_file(&self.dir, name, err) };
+                let read = |name: &[u8], err: &mut Out| if show { Ok(None) } else { read_tree_file(&self.dir, name, err) };
                 let mut builtin = Vec::new();
-                if let Some(text) = read(b"modules.builtin", err) {
+                if let Ok(Some(text)) = read(b"modules.builtin", err) {
                     let mut w = Writer::default();
                     for line in fgets_lines(&text) {
                         let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
@@ -860,7 +866,12 @@ impl Depmod {
                 files.push(("modules.builtin.bin", builtin));
 
                 let mut builtin_alias = Vec::new();
-                if let Some(text) = read(b"modules.builtin.modinfo", err) {
+                let modinfo = read(b"modules.builtin.modinfo", err).unwrap_or_else(|errno| {
+                    depmod_msg(err, M::READ_TREE_FILE, &[&self.dir, &errno_text(errno)]);
+                    self.unreadable.store(true, Ordering::Relaxed);
+                    None
+                });
+                if let Some(text) = modinfo {
                     let mut w = Writer::default();
                     for (module, alias) in builtin_aliases(&text, err) {
                         match crate::name::alias_normalize(&alias) {
@@ -911,24 +922,30 @@ impl Depmod {
 }
 
 /// A file of the tree's directory that kmod reads through dfdopen(),
-/// which warns when it cannot.
-fn read_tree_file(dir: &[u8], name: &[u8], err: &mut Out) -> Option<Vec<u8>> {
-    match cpath(dir, &[b"/", name]).and_then(|c| read_all(open_ro(&c)?, 256 << 20)) {
-        Ok(t) => Some(t),
-        Err(errno) => {
+/// which warns when it cannot open it. One that opens but cannot be read
+/// (a directory, /dev/zero past 256 MiB) is warned about the same way,
+/// except modules.builtin.modinfo, for which kmod fails: `Err` then.
+fn read_tree_file(dir: &[u8], name: &[u8], err: &mut Out) -> Result<Option<Vec<u8>>, Errno> {
+    let read = cpath(dir, &[b"/", name]).and_then(|c| open_ro(&c)).map(|fd| read_all(fd, 256 << 20));
+    match read {
+        Ok(Ok(t)) => Ok(Some(t)),
+        Ok(Err(errno)) if name == b"modules.builtin.modinfo" => Err(errno),
+        Ok(Err(errno)) | Err(errno) => {
             depmod_msg(err, M::OPEN_TREE_FILE, &[name, dir, &errno_text(errno)]);
-            None
+            Ok(None)
         }
     }
 }
 
 /// fgets() with kmod's PATH_MAX buffer: lines with their `\n`, longer
-/// ones cut into pieces of 4095 bytes.
+/// ones cut into pieces of 4095 bytes (a newline is looked for in the next
+/// piece only: a 10 MB line is not searched 2,560 times).
 fn fgets_lines(text: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
-        let end = rest.iter().position(|&c| c == b'\n').map_or(rest.len(), |p| p + 1).min(4095);
+        let piece = &rest[..rest.len().min(4095)];
+        let end = piece.iter().position(|&c| c == b'\n').map_or(piece.len(), |p| p + 1);
         out.push(&rest[..end]);
         rest = &rest[end..];
     }
@@ -1040,7 +1057,7 @@ fn load_all(modules: &[Module]) -> Vec<Loaded> {
 
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// One result per job, each written by the one thread that ran the job.
 struct Slots<T>(Vec<UnsafeCell<T>>);
