@@ -172,6 +172,8 @@ struct Probe<'a, K: Kernel> {
     restarts: u8,
     /// The last insert failed that way: start over.
     vanished: bool,
+    /// The modules being removed, outermost first (remove_module()).
+    removing: Vec<Mod>,
 }
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
@@ -263,6 +265,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         required: Vec::new(),
         restarts: 0,
         vanished: false,
+        removing: Vec::new(),
     };
     for w in std::mem::take(&mut p.cfg.warnings) {
         p.log(ERR, w);
@@ -710,7 +713,20 @@ impl<K: Kernel> Probe<'_, K> {
         true
     }
 
+    /// Softdeps may go round (`a pre: b`, `b pre: a`), and kmod then
+    /// recurses until its stack overflows: a module already being removed
+    /// further out is left to that removal.
     fn remove_module(&mut self, m: &Mod, holders: bool, ignore_builtin: bool) -> Result<(), Errno> {
+        if self.removing.iter().any(|r| r.same(m)) {
+            return Ok(());
+        }
+        self.removing.push(m.clone());
+        let r = self.remove_one(m, holders, ignore_builtin);
+        self.removing.pop();
+        r
+    }
+
+    fn remove_one(&mut self, m: &Mod, holders: bool, ignore_builtin: bool) -> Result<(), Errno> {
         let (mut pre, mut post, mut cmd) = Default::default();
         if self.flags & IGNORE_CMDS == 0 {
             (pre, post) = self.softdeps(m);
