@@ -569,6 +569,21 @@ fn in_namespace(script: &str) -> Option<std::process::Output> {
     Some(o)
 }
 
+/// Runs a remount script of the read-only tests: it bind-mounts the output
+/// directory (exit 99 when it cannot), runs depmod with its stderr in
+/// OUT/err and its status in OUT/rc. `None` (after saying why) when this
+/// machine cannot do it.
+fn remount_run(script: &str, out: &TempDir) -> Option<(i32, Run)> {
+    let o = in_namespace(script)?;
+    if o.status.code() == Some(99) {
+        eprintln!("skipping: no bind mounts: {}", String::from_utf8_lossy(&o.stderr));
+        return None;
+    }
+    let code: i32 = fs::read_to_string(out.path().join("rc")).unwrap().trim().parse().unwrap();
+    let r = Run { status: ExitStatus::from_raw(code << 8), err: fs::read_to_string(out.path().join("err")).unwrap(), took: Duration::ZERO };
+    Some((code, r))
+}
+
 /// The output directory on a small tmpfs that fills up while depmod writes:
 /// too few blocks, then too few inodes, each in steps from "the old index
 /// just fits" to "the new one fits beside it". The tmpfs lives only in the
@@ -656,13 +671,7 @@ fn read_only_while_running() {
             kver = t.kver,
             o = out.path().display()
         );
-        let Some(o) = in_namespace(&script) else { return };
-        if o.status.code() == Some(99) {
-            eprintln!("skipping: no bind mounts: {}", String::from_utf8_lossy(&o.stderr));
-            return;
-        }
-        let code: i32 = fs::read_to_string(out.path().join("rc")).unwrap().trim().parse().unwrap();
-        let r = Run { status: ExitStatus::from_raw(code << 8), err: fs::read_to_string(out.path().join("err")).unwrap(), took: Duration::ZERO };
+        let Some((code, r)) = remount_run(&script, &out) else { return };
         let what = format!("read-only after '{trig}'");
         if c.verify(&what, t.root.path(), &r, Allow::default()) != State::Old {
             write_index(&d, &c.old);
@@ -703,13 +712,7 @@ fn read_only_while_writing() {
             kver = t.kver,
             o = out.path().display()
         );
-        let Some(o) = in_namespace(&script) else { return };
-        if o.status.code() == Some(99) {
-            eprintln!("skipping: no bind mounts: {}", String::from_utf8_lossy(&o.stderr));
-            return;
-        }
-        let code: i32 = fs::read_to_string(out.path().join("rc")).unwrap().trim().parse().unwrap();
-        let r = Run { status: ExitStatus::from_raw(code << 8), err: fs::read_to_string(out.path().join("err")).unwrap(), took: Duration::ZERO };
+        let Some((code, r)) = remount_run(&script, &out) else { return };
         let what = format!("read-only after '{trig}'");
         c.verify(&what, t.root.path(), &r, Allow::default());
         assert_eq!(code, 0, "{what}: the remount came while depmod was writing: {}", r.err);
