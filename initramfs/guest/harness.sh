@@ -246,6 +246,16 @@ holders_are() {
 	if [ "$got" = "$want" ]; then pass "$m used by '$2'"
 	else fail "$m used by '$2'" "expected '$want', got '$got'"; fi
 }
+# chain_8021q_loaded: 8021q and its dependencies are in, each used by the
+# modules that need it (scenarios load it with insmod and with modprobe).
+chain_8021q_loaded() {
+	local m
+	for m in llc stp mrp garp 8021q; do loaded $m; done
+	holders_are garp 8021q
+	holders_are mrp 8021q
+	holders_are stp garp
+	holders_are llc "garp stp"
+}
 # taint_has LETTER: /proc/sys/kernel/tainted has the flag (E=unsigned 13,
 # O=out-of-tree 12, F=forced 1) set.
 tainted_bit() { [ $(( $(cat /proc/sys/kernel/tainted) >> $1 & 1 )) = 1 ]; }

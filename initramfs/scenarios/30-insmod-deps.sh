@@ -22,11 +22,7 @@ for d in $order; do
 done
 run "insmod 8021q after its dependencies" 0 insmod "$p8021q"
 expect_stderr_empty
-for m in llc stp mrp garp 8021q; do loaded $m; done
-holders_are garp 8021q
-holders_are mrp 8021q
-holders_are stp garp
-holders_are llc "garp stp"
+chain_8021q_loaded
 lsmod_same "after 8021q"
 
 run "insmod bridge (stp, llc already loaded)" 0 insmod "$(ko bridge)"

@@ -30,11 +30,7 @@ not_loaded llc
 run "modprobe 8021q" 0 modprobe 8021q
 expect_stdout_empty
 expect_stderr_empty
-for m in llc stp mrp garp 8021q; do loaded $m; done
-holders_are garp 8021q
-holders_are mrp 8021q
-holders_are stp garp
-holders_are llc "garp stp"
+chain_8021q_loaded
 lsmod_same "after modprobe 8021q"
 
 # ---- loaded: dry runs and repeated loads
