@@ -20,10 +20,11 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     // Where to resume after the last `*`: the pattern position after it,
     // and the text position it currently covers up to.
     let mut star: Option<(usize, usize)> = None;
-    // The `[` found not to close, in increasing order (each retry after
-    // the last `*` walks the pattern forward from it): finding that out
-    // scans to the end of the pattern, once, not on every retry.
-    let mut unclosed: Vec<usize> = Vec::new();
+    // The `[` found not to close or to be malformed, in increasing order
+    // (each retry after the last `*` walks the pattern forward from it):
+    // finding that out scans to the end of the pattern, once, not on every
+    // retry.
+    let mut broken: Vec<(usize, Open)> = Vec::new();
     loop {
         if p < pattern.len() {
             match pattern[p] {
@@ -38,20 +39,21 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
                     continue;
                 }
                 b'[' if t < text.len() => {
-                    let known = unclosed.binary_search(&p).is_ok();
-                    match if known { None } else { bracket(pattern, p, text[t]) } {
-                        Some((true, next)) => {
+                    let known = broken.binary_search_by_key(&p, |b| b.0).ok().map(|i| broken[i].1);
+                    match known.map_or_else(|| bracket(pattern, p, text[t]), Err) {
+                        Ok((true, next)) => {
                             p = next;
                             t += 1;
                             continue;
                         }
-                        Some(_) => {}
-                        None => {
-                            if !known {
-                                unclosed.push(p);
+                        Ok(_) => {}
+                        Err(open) => {
+                            if known.is_none() {
+                                broken.push((p, open));
                             }
-                            // An unclosed `[` is an ordinary character.
-                            if text[t] == b'[' {
+                            // An unclosed `[` is an ordinary character; a
+                            // malformed one matches nothing.
+                            if open == Open::Unclosed && text[t] == b'[' {
                                 p += 1;
                                 t += 1;
                                 continue;
@@ -86,10 +88,19 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     }
 }
 
+/// How a bracket expression that does not close ends: at the end of the
+/// pattern after its members (the `[` is then an ordinary character), or
+/// inside a range or an escape (`[a-`, `[a\\`), for which glibc's fnmatch()
+/// gives no match at all.
+#[derive(Clone, Copy, PartialEq)]
+enum Open {
+    Unclosed,
+    Malformed,
+}
+
 /// Matches `c` against the bracket expression at `pattern[at]` (a `[`).
-/// Returns whether it matched and where the pattern goes on, or `None` when
-/// the expression is not closed.
-fn bracket(pattern: &[u8], at: usize, c: u8) -> Option<(bool, usize)> {
+/// Returns whether it matched and where the pattern goes on.
+fn bracket(pattern: &[u8], at: usize, c: u8) -> Result<(bool, usize), Open> {
     let mut i = at + 1;
     let negate = matches!(pattern.get(i), Some(b'!' | b'^'));
     if negate {
@@ -98,9 +109,9 @@ fn bracket(pattern: &[u8], at: usize, c: u8) -> Option<(bool, usize)> {
     let mut hit = false;
     let mut first = true;
     loop {
-        let mut lo = *pattern.get(i)?;
+        let mut lo = *pattern.get(i).ok_or(Open::Unclosed)?;
         if lo == b']' && !first {
-            return Some((hit != negate, i + 1));
+            return Ok((hit != negate, i + 1));
         }
         first = false;
         if let Some((is, len)) = class(&pattern[i..], c) {
@@ -110,14 +121,14 @@ fn bracket(pattern: &[u8], at: usize, c: u8) -> Option<(bool, usize)> {
         }
         if lo == b'\\' {
             i += 1;
-            lo = *pattern.get(i)?;
+            lo = *pattern.get(i).ok_or(Open::Malformed)?;
         }
         i += 1;
         let mut hi = lo;
-        if pattern.get(i) == Some(&b'-') && pattern.get(i + 1).is_some_and(|&h| h != b']') {
-            hi = pattern[i + 1];
+        if pattern.get(i) == Some(&b'-') && pattern.get(i + 1) != Some(&b']') {
+            hi = *pattern.get(i + 1).ok_or(Open::Malformed)?;
             if hi == b'\\' {
-                hi = *pattern.get(i + 2)?;
+                hi = *pattern.get(i + 2).ok_or(Open::Malformed)?;
                 i += 1;
             }
             i += 2;
@@ -173,11 +184,13 @@ mod tests {
             ("of:N*T*Cfsl,imx6q-uart", "of:NserialT<NULL>Cfsl,imx6q-uart"),
             ("net-pf-[[:digit:]]*", "net-pf-10"),
             ("[![:alpha:]_]x", "-x"),
+            ("[a-b-", "[a-b-"),
+            ("[-", "[-"),
         ];
         for (p, t) in yes {
             assert!(matches(p.as_bytes(), t.as_bytes()), "{p} ~ {t}");
         }
-        let no: &[(&str, &str)] = &[("a?c", "ac"), ("[a-c]x", "dx"), ("[!a-c]x", "bx"), ("\\*", "a"), ("abc", "abcd"), ("*b", "a"), ("", "a"), ("[[:digit:]]", "a"), ("[![:alpha:]_]x", "_x")];
+        let no: &[(&str, &str)] = &[("a?c", "ac"), ("[a-c]x", "dx"), ("[!a-c]x", "bx"), ("\\*", "a"), ("abc", "abcd"), ("*b", "a"), ("", "a"), ("[[:digit:]]", "a"), ("[![:alpha:]_]x", "_x"), ("[a-", "[a-"), ("**[[a-", "[[a-"), ("[a\\", "[a\\"), ("[a-\\", "[a-\\")];
         for (p, t) in no {
             assert!(!matches(p.as_bytes(), t.as_bytes()), "{p} !~ {t}");
         }
