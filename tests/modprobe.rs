@@ -73,6 +73,18 @@ fn already_loaded_is_success_unless_first_time() {
     k.finit.push_back(Err(Errno::EXIST));
     let r = mp(k, &["stp"]);
     assert_eq!((r.code, r.k.files.len()), (0, 2));
+    // EBUSY: a module of that name still on its way out (a racing
+    // modprobe -r); once it is gone the load starts over.
+    let mut k = tree(CHAIN);
+    k.finit.push_back(Err(Errno::BUSY));
+    let r = mp(k, &["stp"]);
+    assert_eq!((r.code, r.k.files.len(), r.err.as_str()), (0, 3, ""));
+    // One that stays busy fails after the retries, with kmod's message.
+    let mut k = tree(CHAIN);
+    k.finit.extend([Ok(()), Err(Errno::BUSY), Err(Errno::BUSY), Err(Errno::BUSY), Err(Errno::BUSY), Err(Errno::BUSY), Err(Errno::BUSY)]);
+    let r = mp(k, &["stp"]);
+    assert_eq!(r.code, 1);
+    assert!(r.err.ends_with("could not insert 'stp': Device or resource busy\n"), "{}", r.err);
 }
 
 #[test]

@@ -644,12 +644,27 @@ impl<K: Kernel> Probe<'_, K> {
                 Err(Errno::NOEXEC)
             }
             Err(Failure::Kernel(errno, image)) => {
-                // "Unknown symbol": a dependency found loaded a moment ago
-                // may have been removed since by a modprobe -r racing this
-                // one (and maybe loaded again by a third: its state now
-                // says nothing). probe() starts over, a few times; a real
-                // unknown symbol fails the same way each time.
-                if errno == Errno::NOENT && self.restarts > 0 && !self.dependencies(m).is_empty() {
+                // A modprobe -r racing this one: probe() starts over, a few
+                // times, once the dust has settled.
+                // - "Unknown symbol": a dependency found loaded a moment
+                //   ago may have been removed since (and maybe loaded again
+                //   by a third: its state now says nothing); a real unknown
+                //   symbol fails the same way each time.
+                // - EBUSY: the kernel refuses a module whose namesake is
+                //   still on its way out (module_patient_check_exists());
+                //   wait until it is gone. A module whose own init says
+                //   EBUSY is tried again too, and fails the same way.
+                let raced = match errno {
+                    Errno::NOENT => !self.dependencies(m).is_empty(),
+                    Errno::BUSY => {
+                        if self.restarts > 0 {
+                            self.settle(m, &mut 1);
+                        }
+                        true
+                    }
+                    _ => false,
+                };
+                if raced && self.restarts > 0 {
                     self.restarts -= 1;
                     self.vanished = true;
                     return Err(errno);
