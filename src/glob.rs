@@ -1,9 +1,11 @@
-//! fnmatch(3) with flags 0, as kmod matches module alias patterns: `*`,
-//! `?`, bracket expressions (`[a-z]`, `[!x]`, `[^x]`, `]` first taken as a
-//! member, `[:digit:]` and the other classes) and backslash escapes. Not
-//! kept: collating elements `[.x.]` and `[=x=]`, and glibc's refusal of a
-//! whole pattern whose bracket is malformed around them (no kernel alias
-//! has either; the fuzz target documents the difference). `*` may match `/` (no FNM_PATHNAME).
+//! fnmatch(3) with flags 0 in the C locale, as kmod matches module alias
+//! patterns: `*`, `?`, bracket expressions (`[a-z]`, `[!x]`, `[^x]`, `]`
+//! first taken as a member, `[:digit:]` and the other classes, `[=x=]`,
+//! `[.x.]`) and backslash escapes; `*` may match `/` (no FNM_PATHNAME).
+//! Malformed brackets behave as in glibc 2.36, which the fuzz target
+//! checks byte for byte: one that never closes is an ordinary `[`, an
+//! unknown class or a collating element of more than one byte matches
+//! nothing.
 //! Backtracking only to the last `*` keeps it O(pattern x text) on hostile
 //! patterns such as `*a*a*a*a*b`, never exponential.
 
@@ -11,6 +13,10 @@
 /// modname_normalize()): nothing this long is one, and the bound keeps a
 /// 10 MB pattern from a configuration file from taking hours.
 const MAX: usize = 4096;
+
+/// glibc's CHAR_CLASS_MAX_LENGTH (CHARCLASS_NAME_MAX): a `[:` name this
+/// long makes the pattern fail.
+const CLASS_MAX: usize = 2048;
 
 pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     if pattern.len() >= MAX || text.len() >= MAX {
@@ -20,11 +26,13 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     // Where to resume after the last `*`: the pattern position after it,
     // and the text position it currently covers up to.
     let mut star: Option<(usize, usize)> = None;
-    // The `[` found not to close or to be malformed, in increasing order
-    // (each retry after the last `*` walks the pattern forward from it):
-    // finding that out scans to the end of the pattern, once, not on every
-    // retry.
-    let mut broken: Vec<(usize, Open)> = Vec::new();
+    // What each bracket does with a `[` of the text, in increasing order
+    // of position (each retry after the last `*` walks the pattern forward
+    // from it). A bracket that never closes lets a `[` through as itself,
+    // and finding that out scans to the end of the pattern: once per
+    // bracket, not on every retry. Any other byte that does not match ends
+    // the walk, so its scan is paid once per retry.
+    let mut open: Vec<(usize, Bracket)> = Vec::new();
     loop {
         if p < pattern.len() {
             match pattern[p] {
@@ -39,26 +47,30 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
                     continue;
                 }
                 b'[' if t < text.len() => {
-                    let known = broken.binary_search_by_key(&p, |b| b.0).ok().map(|i| broken[i].1);
-                    match known.map_or_else(|| bracket(pattern, p, text[t]), Err) {
-                        Ok((true, next)) => {
+                    let got = if text[t] == b'[' {
+                        match open.binary_search_by_key(&p, |b| b.0) {
+                            Ok(i) => open[i].1,
+                            Err(i) => {
+                                let b = bracket(pattern, p, b'[');
+                                open.insert(i, (p, b));
+                                b
+                            }
+                        }
+                    } else {
+                        bracket(pattern, p, text[t])
+                    };
+                    match got {
+                        Bracket::Match(next) => {
                             p = next;
                             t += 1;
                             continue;
                         }
-                        Ok(_) => {}
-                        Err(open) => {
-                            if known.is_none() {
-                                broken.push((p, open));
-                            }
-                            // An unclosed `[` is an ordinary character; a
-                            // malformed one matches nothing.
-                            if open == Open::Unclosed && text[t] == b'[' {
-                                p += 1;
-                                t += 1;
-                                continue;
-                            }
+                        Bracket::Literal if text[t] == b'[' => {
+                            p += 1;
+                            t += 1;
+                            continue;
                         }
+                        _ => {}
                     }
                 }
                 b'\\' if p + 1 < pattern.len() && t < text.len() && pattern[p + 1] == text[t] => {
@@ -88,62 +100,243 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     }
 }
 
-/// How a bracket expression that does not close ends: at the end of the
-/// pattern after its members (the `[` is then an ordinary character), or
-/// inside a range or an escape (`[a-`, `[a\\`), for which glibc's fnmatch()
-/// gives no match at all.
-#[derive(Clone, Copy, PartialEq)]
-enum Open {
-    Unclosed,
-    Malformed,
+/// What the bracket expression at a `[` does with one byte of the text.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Bracket {
+    /// The byte is in it; the pattern goes on at this index.
+    Match(usize),
+    /// The byte is not in it, or the bracket is malformed in a way that
+    /// makes glibc's fnmatch() fail this attempt.
+    NoMatch,
+    /// It never closes: the `[` is an ordinary character.
+    Literal,
 }
 
-/// Matches `c` against the bracket expression at `pattern[at]` (a `[`).
-/// Returns whether it matched and where the pattern goes on.
-fn bracket(pattern: &[u8], at: usize, c: u8) -> Result<(bool, usize), Open> {
-    let mut i = at + 1;
-    let negate = matches!(pattern.get(i), Some(b'!' | b'^'));
-    if negate {
-        i += 1;
-    }
-    let mut hit = false;
-    let mut first = true;
-    loop {
-        let mut lo = *pattern.get(i).ok_or(Open::Unclosed)?;
-        if lo == b']' && !first {
-            return Ok((hit != negate, i + 1));
-        }
-        first = false;
-        if let Some((is, len)) = class(&pattern[i..], c) {
-            hit |= is;
-            i += len;
-            continue;
-        }
-        if lo == b'\\' {
-            i += 1;
-            lo = *pattern.get(i).ok_or(Open::Malformed)?;
-        }
-        i += 1;
-        let mut hi = lo;
-        if pattern.get(i) == Some(&b'-') && pattern.get(i + 1) != Some(&b']') {
-            hi = *pattern.get(i + 1).ok_or(Open::Malformed)?;
-            if hi == b'\\' {
-                hi = *pattern.get(i + 2).ok_or(Open::Malformed)?;
-                i += 1;
+/// Matches `c` against the bracket expression at `pattern[at]` (a `[`),
+/// parsing as glibc's fnmatch_loop.c does in the C locale: first member
+/// by member until one matches, then skipping the rest, with rules of its
+/// own, to the closing `]`. The two parses differ on malformed input, so
+/// the outcome depends on `c`.
+fn bracket(pattern: &[u8], at: usize, c: u8) -> Bracket {
+    use Bracket::*;
+    // Pattern bytes as a C string: NUL past the end.
+    let get = |i: usize| pattern.get(i).copied().unwrap_or(0);
+    let mut p = at + 1;
+    let negate = matches!(get(p), b'!' | b'^');
+    p += negate as usize;
+    // `ch` is the member's first byte and `p` the index after it; a `]`
+    // is a member when first, so the check for the end comes after one.
+    let mut ch = get(p);
+    p += 1;
+    'members: loop {
+        let lo;
+        let is_range;
+        if ch == b'\\' {
+            if get(p) == 0 {
+                return NoMatch;
             }
-            i += 2;
+            lo = get(p);
+            p += 1;
+            is_range = get(p) == b'-' && get(p + 1) != 0 && get(p + 1) != b']';
+        } else if ch == 0 {
+            return Literal;
+        } else if let Some(set) = (ch == b'[').then(|| set(pattern, p)).flatten() {
+            match set {
+                Set::Class(None, _) | Set::Collating(None, _) => return NoMatch,
+                Set::Class(Some(is), next) => {
+                    p = next;
+                    if class(is, c) {
+                        break 'members;
+                    }
+                    ch = get(p);
+                    p += 1;
+                    if ch == b']' {
+                        return if negate { Match(p) } else { NoMatch };
+                    }
+                    continue;
+                }
+                Set::Equiv(x, next) => {
+                    p = next;
+                    if x == c {
+                        break 'members;
+                    }
+                    ch = get(p);
+                    p += 1;
+                    if ch == b']' {
+                        return if negate { Match(p) } else { NoMatch };
+                    }
+                    continue;
+                }
+                // A collating element may start a range; glibc's test for
+                // one is laxer here than after a plain byte.
+                Set::Collating(Some(x), next) => {
+                    p = next;
+                    lo = x;
+                    is_range = get(p) == b'-' && get(p + 1) != 0;
+                }
+            }
+        } else {
+            // Also a `[` that starts no class, equivalence class or
+            // collating element: it is itself, and the parse goes on
+            // after it.
+            lo = ch;
+            is_range = get(p) == b'-' && get(p + 1) != 0 && get(p + 1) != b']';
         }
-        hit |= lo <= c && c <= hi;
+        if !is_range && lo == c {
+            break;
+        }
+        ch = get(p);
+        p += 1;
+        if ch == b'-' && get(p) != b']' {
+            let mut hi = get(p);
+            p += 1;
+            if hi == b'[' && get(p) == b'.' {
+                match collating(pattern, p) {
+                    Set::Collating(Some(x), next) => {
+                        hi = x;
+                        p = next;
+                    }
+                    _ => return NoMatch,
+                }
+            } else {
+                if hi == b'\\' {
+                    hi = get(p);
+                    p += 1;
+                }
+                if hi == 0 {
+                    return NoMatch;
+                }
+            }
+            if lo <= c && c <= hi {
+                break;
+            }
+            ch = get(p);
+            p += 1;
+        }
+        if ch == b']' {
+            return if negate { Match(p) } else { NoMatch };
+        }
+    }
+    // Matched: skip to the closing `]`, by rules that know classes,
+    // equivalence classes and collating elements but not ranges.
+    loop {
+        let ch = get(p);
+        p += 1;
+        match ch {
+            b']' => return if negate { NoMatch } else { Match(p) },
+            0 => return Literal,
+            b'\\' => {
+                if get(p) == 0 {
+                    return NoMatch;
+                }
+                p += 1;
+            }
+            b'[' if get(p) == b':' => {
+                let start = p;
+                loop {
+                    p += 1;
+                    if p - start == CLASS_MAX {
+                        return NoMatch;
+                    }
+                    if get(p) == b':' && get(p + 1) == b']' {
+                        p += 2;
+                        break;
+                    }
+                    if !name_byte(get(p)) {
+                        // Not a class: the `[` was an ordinary member.
+                        p = start;
+                        break;
+                    }
+                }
+            }
+            b'[' if get(p) == b'=' => {
+                if get(p + 1) == 0 || get(p + 2) != b'=' || get(p + 3) != b']' {
+                    return NoMatch;
+                }
+                p += 4;
+            }
+            b'[' if get(p) == b'.' => loop {
+                p += 1;
+                match get(p) {
+                    0 => return NoMatch,
+                    b'.' if get(p + 1) == b']' => {
+                        p += 2;
+                        break;
+                    }
+                    _ => {}
+                }
+            },
+            _ => {}
+        }
     }
 }
 
-/// A POSIX character class such as `[:digit:]` at the front of `p`, in the
-/// C locale fnmatch() uses for kmod: whether `c` is in it and its length.
-/// Anything else starting `[:` is ordinary characters here.
-fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
-    let rest = p.strip_prefix(b"[:")?;
-    let end = rest.windows(2).position(|w| w == b":]")?;
-    let is = match &rest[..end] {
+/// A bracket member that starts with `[`, as the first parse reads it.
+enum Set<'a> {
+    /// `[:name:]`: the name if it is a class (None fails the match), and
+    /// the index after it.
+    Class(Option<&'a [u8]>, usize),
+    /// `[=x=]` in the C locale: the byte itself.
+    Equiv(u8, usize),
+    /// `[.x.]`: the byte; None for a longer or unclosed one, which fails
+    /// the match.
+    Collating(Option<u8>, usize),
+}
+
+/// The member at `pattern[p]`, just after a `[`; None when the `[` is an
+/// ordinary member.
+fn set(pattern: &[u8], p: usize) -> Option<Set<'_>> {
+    let get = |i: usize| pattern.get(i).copied().unwrap_or(0);
+    match get(p) {
+        b':' => {
+            let mut q = p;
+            loop {
+                if q - p == CLASS_MAX {
+                    return Some(Set::Class(None, q));
+                }
+                q += 1;
+                if get(q) == b':' && get(q + 1) == b']' {
+                    let name = &pattern[p + 1..q];
+                    return Some(Set::Class(KNOWN.contains(&name).then_some(name), q + 2));
+                }
+                // Anything else makes the `[` an ordinary member.
+                if !name_byte(get(q)) {
+                    return None;
+                }
+            }
+        }
+        b'=' if get(p + 1) != 0 && get(p + 2) == b'=' && get(p + 3) == b']' => Some(Set::Equiv(get(p + 1), p + 4)),
+        b'.' => Some(collating(pattern, p)),
+        _ => None,
+    }
+}
+
+/// `[.x.]` with `pattern[p]` at its first `.`.
+fn collating(pattern: &[u8], p: usize) -> Set<'_> {
+    let get = |i: usize| pattern.get(i).copied().unwrap_or(0);
+    let mut q = p + 1;
+    loop {
+        match get(q) {
+            0 => return Set::Collating(None, q),
+            b'.' if get(q + 1) == b']' => break,
+            _ => q += 1,
+        }
+    }
+    // The C locale names no collating elements: only `[.x.]` is one.
+    Set::Collating((q == p + 2).then(|| get(p + 1)), q + 2)
+}
+
+/// What glibc lets into a class name (`c < 'a' || c >= 'z'` ends one):
+/// no `z`, though no class has one.
+fn name_byte(c: u8) -> bool {
+    (b'a'..=b'y').contains(&c)
+}
+
+const KNOWN: [&[u8]; 12] = [b"alpha", b"digit", b"alnum", b"upper", b"lower", b"xdigit", b"space", b"blank", b"punct", b"cntrl", b"print", b"graph"];
+
+/// Whether `c` is in the POSIX class `name` (one of KNOWN) in the C locale.
+fn class(name: &[u8], c: u8) -> bool {
+    match name {
         b"alpha" => c.is_ascii_alphabetic(),
         b"digit" => c.is_ascii_digit(),
         b"alnum" => c.is_ascii_alphanumeric(),
@@ -156,9 +349,8 @@ fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
         b"cntrl" => c.is_ascii_control(),
         b"print" => (0x20..0x7f).contains(&c),
         b"graph" => c.is_ascii_graphic(),
-        _ => return None,
-    };
-    Some((is, end + 4))
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -186,14 +378,58 @@ mod tests {
             ("[![:alpha:]_]x", "-x"),
             ("[a-b-", "[a-b-"),
             ("[-", "[-"),
+            ("[[=a=]]", "a"),
+            ("[[.a.]]", "a"),
+            ("[[.-.]]", "-"),
+            ("[![:digit:]]", "a"),
+            // Not a class name (no `z` in any): `[`, `:`, `z`, `:`, then `]`.
+            ("[[:z:]]", "z]"),
+            // A collating element starts a range before a `]`, and a range
+            // ending at `]` is no range: `-` is a member, `a` is not.
+            ("[[.a.]-]", "-"),
+            // Malformed `[=` is an ordinary `[` in the first parse.
+            ("[a[=bc]", "["),
+            ("[x+-[=b]", "A"),
+            // A bracket that matched and then never closes is a `[`.
+            ("[[", "[["),
+            ("*[[", "[["),
+            // The skip after a match reads `[:alpha:]` whole; the first
+            // parse took `x-[` as a range.
+            ("[yx-[:alpha:]]", "y"),
+            ("[yx-[:alpha:]]", ":]"),
         ];
         for (p, t) in yes {
             assert!(matches(p.as_bytes(), t.as_bytes()), "{p} ~ {t}");
         }
         let no: &[(&str, &str)] = &[("a?c", "ac"), ("[a-c]x", "dx"), ("[!a-c]x", "bx"), ("\\*", "a"), ("abc", "abcd"), ("*b", "a"), ("", "a"), ("[[:digit:]]", "a"), ("[![:alpha:]_]x", "_x"), ("[a-", "[a-"), ("**[[a-", "[[a-"), ("[a\\", "[a\\"), ("[a-\\", "[a-\\")];
-        for (p, t) in no {
+        let no2: &[(&str, &str)] = &[
+            ("[[.a.]-]", "a"),
+            ("[[:z:]]", "z"),
+            ("[[:foo:]]", "f"),
+            ("[[::]]", ":"),
+            ("[[.ab.]]", "a"),
+            ("[[.bc.]a]", "a"),
+            // After a match, the skip refuses what the first parse took.
+            ("[a[.bc.]]", "b"),
+            ("[a[=bc]", "a"),
+            ("[x+-[=b]", "x"),
+            ("[:-x[.", "[:-x[."),
+        ];
+        for (p, t) in no.iter().chain(no2) {
             assert!(!matches(p.as_bytes(), t.as_bytes()), "{p} !~ {t}");
         }
+    }
+
+    /// glibc's CHAR_CLASS_MAX_LENGTH, 2048, as its two parses count it.
+    #[test]
+    fn class_names_too_long() {
+        let a = |n| "a".repeat(n);
+        assert!(matches(format!("[x[:{}:]]", a(2046)).as_bytes(), b"x"));
+        assert!(!matches(format!("[x[:{}:]]", a(2047)).as_bytes(), b"x"));
+        let p = format!("[[:{}", a(2047));
+        assert!(matches(p.as_bytes(), p.as_bytes()));
+        let p = format!("[[:{}", a(2048));
+        assert!(!matches(p.as_bytes(), p.as_bytes()));
     }
 
     #[test]
@@ -208,5 +444,12 @@ mod tests {
         assert!(!matches(p.as_bytes(), t.as_bytes()));
         assert!(matches(b"*[a\\]", b"x[a]"));
         assert!(!matches(&[b'*'; 4096], b"x"));
+        // Classes, equivalence classes and collating elements in brackets
+        // that never close, each a `[` of the text, after stars.
+        for unit in ["[[:alpha:]", "*[[=a=]", "[a[.b.]", "*[x[:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] {
+            let p = "*".to_string() + &unit.repeat(4000 / unit.len()) + "q";
+            let t = "[".repeat(2000) + &"a".repeat(2000);
+            assert!(!matches(p.as_bytes(), t.as_bytes()));
+        }
     }
 }
