@@ -128,7 +128,7 @@ fn bracket(pattern: &[u8], at: usize, c: u8) -> Bracket {
     // is a member when first, so the check for the end comes after one.
     let mut ch = get(p);
     p += 1;
-    'members: loop {
+    loop {
         let lo;
         let is_range;
         if ch == b'\\' {
@@ -140,25 +140,13 @@ fn bracket(pattern: &[u8], at: usize, c: u8) -> Bracket {
             is_range = get(p) == b'-' && get(p + 1) != 0 && get(p + 1) != b']';
         } else if ch == 0 {
             return Literal;
-        } else if let Some(set) = (ch == b'[').then(|| set(pattern, p)).flatten() {
+        } else if let Some(set) = (ch == b'[').then(|| set(pattern, p, c)).flatten() {
             match set {
-                Set::Class(None, _) | Set::Collating(None, _) => return NoMatch,
-                Set::Class(Some(is), next) => {
+                Set::Bad => return NoMatch,
+                Set::Has(hit, next) => {
                     p = next;
-                    if class(is, c) {
-                        break 'members;
-                    }
-                    ch = get(p);
-                    p += 1;
-                    if ch == b']' {
-                        return if negate { Match(p) } else { NoMatch };
-                    }
-                    continue;
-                }
-                Set::Equiv(x, next) => {
-                    p = next;
-                    if x == c {
-                        break 'members;
+                    if hit {
+                        break;
                     }
                     ch = get(p);
                     p += 1;
@@ -169,7 +157,7 @@ fn bracket(pattern: &[u8], at: usize, c: u8) -> Bracket {
                 }
                 // A collating element may start a range; glibc's test for
                 // one is laxer here than after a plain byte.
-                Set::Collating(Some(x), next) => {
+                Set::Byte(x, next) => {
                     p = next;
                     lo = x;
                     is_range = get(p) == b'-' && get(p + 1) != 0;
@@ -191,13 +179,9 @@ fn bracket(pattern: &[u8], at: usize, c: u8) -> Bracket {
             let mut hi = get(p);
             p += 1;
             if hi == b'[' && get(p) == b'.' {
-                match collating(pattern, p) {
-                    Set::Collating(Some(x), next) => {
-                        hi = x;
-                        p = next;
-                    }
-                    _ => return NoMatch,
-                }
+                let Some((x, next)) = collating(pattern, p) else { return NoMatch };
+                hi = x;
+                p = next;
             } else {
                 if hi == b'\\' {
                     hi = get(p);
@@ -272,32 +256,32 @@ fn bracket(pattern: &[u8], at: usize, c: u8) -> Bracket {
 }
 
 /// A bracket member that starts with `[`, as the first parse reads it.
-enum Set<'a> {
-    /// `[:name:]`: the name if it is a class (None fails the match), and
-    /// the index after it.
-    Class(Option<&'a [u8]>, usize),
-    /// `[=x=]` in the C locale: the byte itself.
-    Equiv(u8, usize),
-    /// `[.x.]`: the byte; None for a longer or unclosed one, which fails
-    /// the match.
-    Collating(Option<u8>, usize),
+enum Set {
+    /// `[:class:]` or `[=x=]` (in the C locale, the byte x): whether the
+    /// byte is in it, and the index after it.
+    Has(bool, usize),
+    /// `[.x.]`: the byte, which may start a range.
+    Byte(u8, usize),
+    /// An unknown class, a class name too long, or a collating element
+    /// longer than a byte or unclosed: the match fails.
+    Bad,
 }
 
-/// The member at `pattern[p]`, just after a `[`; None when the `[` is an
-/// ordinary member.
-fn set(pattern: &[u8], p: usize) -> Option<Set<'_>> {
+/// The member at `pattern[p]`, just after a `[`, for the byte `c`; None
+/// when the `[` is an ordinary member.
+fn set(pattern: &[u8], p: usize, c: u8) -> Option<Set> {
     let get = |i: usize| pattern.get(i).copied().unwrap_or(0);
     match get(p) {
         b':' => {
             let mut q = p;
             loop {
                 if q - p == CLASS_MAX {
-                    return Some(Set::Class(None, q));
+                    return Some(Set::Bad);
                 }
                 q += 1;
                 if get(q) == b':' && get(q + 1) == b']' {
                     let name = &pattern[p + 1..q];
-                    return Some(Set::Class(KNOWN.contains(&name).then_some(name), q + 2));
+                    return Some(CLASSES.iter().position(|k| *k == name).map_or(Set::Bad, |i| Set::Has(class(i, c), q + 2)));
                 }
                 // Anything else makes the `[` an ordinary member.
                 if !name_byte(get(q)) {
@@ -305,25 +289,26 @@ fn set(pattern: &[u8], p: usize) -> Option<Set<'_>> {
                 }
             }
         }
-        b'=' if get(p + 1) != 0 && get(p + 2) == b'=' && get(p + 3) == b']' => Some(Set::Equiv(get(p + 1), p + 4)),
-        b'.' => Some(collating(pattern, p)),
+        b'=' if get(p + 1) != 0 && get(p + 2) == b'=' && get(p + 3) == b']' => Some(Set::Has(get(p + 1) == c, p + 4)),
+        b'.' => Some(collating(pattern, p).map_or(Set::Bad, |(x, next)| Set::Byte(x, next))),
         _ => None,
     }
 }
 
-/// `[.x.]` with `pattern[p]` at its first `.`.
-fn collating(pattern: &[u8], p: usize) -> Set<'_> {
+/// `[.x.]` with `pattern[p]` at its first `.`: the byte and the index
+/// after it. The C locale names no collating elements, so a longer one,
+/// like an unclosed one, is None.
+fn collating(pattern: &[u8], p: usize) -> Option<(u8, usize)> {
     let get = |i: usize| pattern.get(i).copied().unwrap_or(0);
     let mut q = p + 1;
     loop {
         match get(q) {
-            0 => return Set::Collating(None, q),
+            0 => return None,
             b'.' if get(q + 1) == b']' => break,
             _ => q += 1,
         }
     }
-    // The C locale names no collating elements: only `[.x.]` is one.
-    Set::Collating((q == p + 2).then(|| get(p + 1)), q + 2)
+    (q == p + 2).then(|| (get(p + 1), q + 2))
 }
 
 /// What glibc lets into a class name (`c < 'a' || c >= 'z'` ends one):
@@ -332,24 +317,23 @@ fn name_byte(c: u8) -> bool {
     (b'a'..=b'y').contains(&c)
 }
 
-const KNOWN: [&[u8]; 12] = [b"alpha", b"digit", b"alnum", b"upper", b"lower", b"xdigit", b"space", b"blank", b"punct", b"cntrl", b"print", b"graph"];
+const CLASSES: [&[u8]; 12] = [b"alpha", b"digit", b"alnum", b"upper", b"lower", b"xdigit", b"space", b"blank", b"punct", b"cntrl", b"print", b"graph"];
 
-/// Whether `c` is in the POSIX class `name` (one of KNOWN) in the C locale.
-fn class(name: &[u8], c: u8) -> bool {
-    match name {
-        b"alpha" => c.is_ascii_alphabetic(),
-        b"digit" => c.is_ascii_digit(),
-        b"alnum" => c.is_ascii_alphanumeric(),
-        b"upper" => c.is_ascii_uppercase(),
-        b"lower" => c.is_ascii_lowercase(),
-        b"xdigit" => c.is_ascii_hexdigit(),
-        b"space" => matches!(c, b' ' | b'\t'..=b'\r'),
-        b"blank" => matches!(c, b' ' | b'\t'),
-        b"punct" => c.is_ascii_punctuation(),
-        b"cntrl" => c.is_ascii_control(),
-        b"print" => (0x20..0x7f).contains(&c),
-        b"graph" => c.is_ascii_graphic(),
-        _ => false,
+/// Whether `c` is in CLASSES[i] in the C locale.
+fn class(i: usize, c: u8) -> bool {
+    match i {
+        0 => c.is_ascii_alphabetic(),
+        1 => c.is_ascii_digit(),
+        2 => c.is_ascii_alphanumeric(),
+        3 => c.is_ascii_uppercase(),
+        4 => c.is_ascii_lowercase(),
+        5 => c.is_ascii_hexdigit(),
+        6 => matches!(c, b' ' | b'\t'..=b'\r'),
+        7 => matches!(c, b' ' | b'\t'),
+        8 => c.is_ascii_punctuation(),
+        9 => c.is_ascii_control(),
+        10 => (0x20..0x7f).contains(&c),
+        _ => c.is_ascii_graphic(),
     }
 }
 
