@@ -101,7 +101,7 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// What the bracket expression at a `[` does with one byte of the text.
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, Copy)]
 enum Bracket {
     /// The byte is in it; the pattern goes on at this index.
     Match(usize),
