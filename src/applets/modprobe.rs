@@ -654,17 +654,16 @@ impl<K: Kernel> Probe<'_, K> {
                 //   still on its way out (module_patient_check_exists());
                 //   wait until it is gone. A module whose own init says
                 //   EBUSY is tried again too, and fails the same way.
-                let raced = match errno {
-                    Errno::NOENT => !self.dependencies(m).is_empty(),
-                    Errno::BUSY => {
-                        if self.restarts > 0 {
+                let raced = self.restarts > 0
+                    && match errno {
+                        Errno::NOENT => !self.dependencies(m).is_empty(),
+                        Errno::BUSY => {
                             self.settle(m, &mut 1);
+                            true
                         }
-                        true
-                    }
-                    _ => false,
-                };
-                if raced && self.restarts > 0 {
+                        _ => false,
+                    };
+                if raced {
                     self.restarts -= 1;
                     self.vanished = true;
                     return Err(errno);
