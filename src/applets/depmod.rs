@@ -505,7 +505,7 @@ impl Depmod {
                 modules.push(m);
             }
         }
-        if let Ok(Some(text)) = read_tree_file(&self.dir, b"modules.order", err) {
+        if let Ok(Some(text)) = read_tree_file(&self.dir, b"modules.order", false, err) {
             // As fgets() and strlen() see them: a line ends at a NUL.
             let lines: Vec<&[u8]> = fgets_lines(&text).into_iter().map(|l| &l[..l.iter().position(|&c| c == 0).unwrap_or(l.len())]).collect();
             if let Some(n) = lines.iter().position(|l| !l.is_empty() && !l.ends_with(b"\n")) {
@@ -845,9 +845,9 @@ impl Depmod {
                 files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
             }
             3 => {
-                let read = |name: &[u8], err: &mut Out| if show { Ok(None) } else { read_tree_file(&self.dir, name, err) };
+                let read = |name: &[u8], must_read, err: &mut Out| if show { Ok(None) } else { read_tree_file(&self.dir, name, must_read, err) };
                 let mut builtin = Vec::new();
-                if let Ok(Some(text)) = read(b"modules.builtin", err) {
+                if let Ok(Some(text)) = read(b"modules.builtin", false, err) {
                     let mut w = Writer::default();
                     for line in fgets_lines(&text) {
                         let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
@@ -866,7 +866,7 @@ impl Depmod {
                 files.push(("modules.builtin.bin", builtin));
 
                 let mut builtin_alias = Vec::new();
-                let modinfo = read(b"modules.builtin.modinfo", err).unwrap_or_else(|errno| {
+                let modinfo = read(b"modules.builtin.modinfo", true, err).unwrap_or_else(|errno| {
                     depmod_msg(err, M::READ_TREE_FILE, &[&self.dir, &errno_text(errno)]);
                     self.unreadable.store(true, Ordering::Relaxed);
                     None
@@ -924,12 +924,13 @@ impl Depmod {
 /// A file of the tree's directory that kmod reads through dfdopen(),
 /// which warns when it cannot open it. One that opens but cannot be read
 /// (a directory, /dev/zero past 256 MiB) is warned about the same way,
-/// except modules.builtin.modinfo, for which kmod fails: `Err` then.
-fn read_tree_file(dir: &[u8], name: &[u8], err: &mut Out) -> Result<Option<Vec<u8>>, Errno> {
+/// unless `must_read` (modules.builtin.modinfo, for which kmod fails):
+/// `Err` then.
+fn read_tree_file(dir: &[u8], name: &[u8], must_read: bool, err: &mut Out) -> Result<Option<Vec<u8>>, Errno> {
     let read = cpath(dir, &[b"/", name]).and_then(|c| open_ro(&c)).map(|fd| read_all(fd, 256 << 20));
     match read {
         Ok(Ok(t)) => Ok(Some(t)),
-        Ok(Err(errno)) if name == b"modules.builtin.modinfo" => Err(errno),
+        Ok(Err(errno)) if must_read => Err(errno),
         Ok(Err(errno)) | Err(errno) => {
             depmod_msg(err, M::OPEN_TREE_FILE, &[name, dir, &errno_text(errno)]);
             Ok(None)
