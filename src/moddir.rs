@@ -28,6 +28,37 @@ pub struct ModDir {
     text: [OnceCell<Option<Vec<u8>>>; 5],
     /// BIN files, each mapped once on first use.
     bins: [OnceCell<Option<Mapped>>; 5],
+    /// Without the .bin files: modules.dep's and modules.builtin's lines
+    /// by module name (Lines), made on first use. modprobe looks up every
+    /// module on its list, and a hostile list is long.
+    dep_lines: OnceCell<Lines>,
+    builtin_lines: OnceCell<Lines>,
+}
+
+/// A text index's lines, as (module name, start, end), sorted by name;
+/// of several lines for one name, the first in the file comes first.
+struct Lines(Vec<(Vec<u8>, usize, usize)>);
+
+impl Lines {
+    /// The lines of `text` that `name_of` gives a name.
+    fn new(text: &[u8], name_of: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Lines {
+        let mut lines = Vec::new();
+        let mut at = 0;
+        for l in text.split(|&c| c == b'\n') {
+            if let Some(n) = name_of(l) {
+                lines.push((n, at, at + l.len()));
+            }
+            at += l.len() + 1;
+        }
+        lines.sort_by(|a, b| a.0.cmp(&b.0));
+        Lines(lines)
+    }
+
+    /// Where the first line of module `name` is.
+    fn find(&self, name: &[u8]) -> Option<(usize, usize)> {
+        let first = self.0.partition_point(|l| &l.0[..] < name);
+        self.0.get(first).filter(|l| l.0 == name).map(|l| (l.1, l.2))
+    }
 }
 
 const TEXT: [&[u8]; 5] = [b"modules.dep", b"modules.builtin", b"modules.builtin.modinfo", b"modules.alias", b"modules.symbols"];
@@ -68,7 +99,7 @@ impl ModDir {
         let mut path = base.to_vec();
         path.extend_from_slice(b"/lib/modules/");
         path.extend_from_slice(release);
-        ModDir { path, text: Default::default(), bins: Default::default() }
+        ModDir { path, text: Default::default(), bins: Default::default(), dep_lines: OnceCell::new(), builtin_lines: OnceCell::new() }
     }
 
     fn file(&self, name: &[u8]) -> Vec<u8> {
@@ -108,7 +139,6 @@ impl ModDir {
         if name.contains(&b':') {
             return Ok(None);
         }
-        let owned;
         let line = match self.bin(DEP_BIN)? {
             Some(idx) => match idx.get(name).map_err(|_| self.corrupt(DEP_BIN))? {
                 Some(v) => v,
@@ -116,12 +146,9 @@ impl ModDir {
             },
             None => {
                 let Some(text) = self.text(DEP) else { return Ok(None) };
-                let found = text.split(|&c| c == b'\n').find(|l| l.iter().position(|&c| c == b':').is_some_and(|c| name::from_path(&l[..c]) == name));
-                match found {
-                    Some(l) => {
-                        owned = l.to_vec();
-                        &owned[..]
-                    }
+                let lines = self.dep_lines.get_or_init(|| Lines::new(text, |l| Some(name::from_path(&l[..l.iter().position(|&c| c == b':')?]))));
+                match lines.find(name) {
+                    Some((from, to)) => &text[from..to],
                     None => return Ok(None),
                 }
             }
@@ -181,7 +208,7 @@ impl ModDir {
     pub fn is_builtin(&self, name: &[u8]) -> bool {
         match self.bin(BUILTIN_BIN) {
             Ok(Some(idx)) => idx.get(name).ok().flatten().is_some(),
-            Ok(None) => self.text(BUILTIN).is_some_and(|t| t.split(|&c| c == b'\n').any(|l| !l.is_empty() && name::from_path(l) == name)),
+            Ok(None) => self.text(BUILTIN).is_some_and(|t| self.builtin_lines.get_or_init(|| Lines::new(t, |l| (!l.is_empty()).then(|| name::from_path(l)))).find(name).is_some()),
             Err(_) => false,
         }
     }
