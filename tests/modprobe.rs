@@ -370,3 +370,63 @@ fn text_fallback_for_aliases_symbols_and_builtins() {
     assert_eq!((r.code, r.err.as_str()), (0, ""));
     assert_eq!(r.out, format!("insmod {DIR}/kernel/net/llc.ko \ninsmod {DIR}/kernel/net/stp.ko \nbuiltin ext4\nbuiltin ext4\n"));
 }
+
+/// A web of softdeps: `*` aliases make every softdep name every module,
+/// and every module has the softdeps, one of them a bad name. kmod looks
+/// each softdep up again for every module it applies to and reports the
+/// bad name each time; its list, and so what --show-depends prints, grows
+/// with the square of the modules. modprobe must print that list and those
+/// messages byte for byte, from the .bin indexes as kmod does and from the
+/// text files alone (where fuzzing found the repeated lookups costing
+/// seconds: moddir_text).
+#[test]
+fn softdep_web_matches_kmod_from_bin_and_text_indexes() {
+    use modbox::index::Writer;
+    use std::process::Command;
+    const N: usize = 40;
+    let t = TempDir::new("softdep-web");
+    let (mut dep, mut alias) = (Writer::default(), Writer::default());
+    let (mut dep_text, mut alias_text) = (String::new(), String::new());
+    for i in 0..N {
+        let line = format!("kernel/m{i}.ko: kernel/m{}.ko", (i + 1) % N);
+        dep.insert(format!("m{i}").as_bytes(), line.as_bytes(), 0);
+        dep_text += &format!("{line}\n");
+        // kmod skips a dependency whose file is missing.
+        t.write(&format!("lib/modules/0.0-web/kernel/m{i}.ko"), b"");
+        alias.insert(b"*", format!("m{i}").as_bytes(), i as u32);
+        alias_text += &format!("alias * m{i}\n");
+    }
+    let moddir = "lib/modules/0.0-web";
+    t.write(&format!("{moddir}/modules.dep"), dep_text.as_bytes());
+    t.write(&format!("{moddir}/modules.alias"), alias_text.as_bytes());
+    let bins = [t.write(&format!("{moddir}/modules.dep.bin"), &dep.write()), t.write(&format!("{moddir}/modules.alias.bin"), &alias.write())];
+    let conf = t.write("web.conf", b"softdep m* pre: x1 x2 [bad post: x3\n");
+    let args = ["-C", conf.to_str().unwrap(), "-d", t.path().to_str().unwrap(), "-S", "0.0-web", "--show-depends", "top"];
+    let run = |prog: &str, pre: &[&str]| {
+        let o = Command::new(prog).args(pre).args(args).output().unwrap();
+        (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned(), o.status.code())
+    };
+    let from_bin = run(env!("CARGO_BIN_EXE_modbox"), &["modprobe"]);
+    // N aliases of `top`, each probed: 6N + 2 lines each, and as many
+    // reports of the bad name.
+    assert_eq!((from_bin.0.lines().count(), from_bin.1.lines().count()), (6 * N * N + 2 * N, 6 * N * N + 2 * N));
+    if Command::new("modprobe").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let mut kmod = run("modprobe", &[]);
+        // Some builds of kmod put where in libkmod a message comes from
+        // after "ERROR: ".
+        kmod.1 = kmod.1.lines().map(|l| match l.split_once("ERROR: ../libkmod/") {
+            Some((head, rest)) => format!("{head}ERROR: {}\n", rest.split_once("() ").map_or(rest, |r| r.1)),
+            None => format!("{l}\n"),
+        }).collect();
+        assert!(kmod.0 == from_bin.0, "kmod's --show-depends differs");
+        assert!(kmod.1 == from_bin.1, "kmod's messages differ:\n{}", &kmod.1[..kmod.1.len().min(500)]);
+        assert_eq!(kmod.2, from_bin.2);
+    } else {
+        assert!(std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(), "MODBOX_REQUIRE_ORACLE is set but kmod is missing");
+        eprintln!("kmod missing: only the text indexes are compared");
+    }
+    for b in bins {
+        std::fs::remove_file(b).unwrap();
+    }
+    assert!(run(env!("CARGO_BIN_EXE_modbox"), &["modprobe"]) == from_bin, "the text indexes give another list");
+}

@@ -48,6 +48,7 @@ use crate::moddir::{Aliases, ModDir};
 use crate::{glob, modfile, name, sysfs};
 use rustix::io::Errno;
 use std::ffi::{CString, OsString};
+use std::rc::Rc;
 use std::os::unix::ffi::OsStringExt;
 
 const FLAGS: &[Flag] = &[
@@ -163,9 +164,20 @@ struct Probe<'a, K: Kernel> {
     wait_ms: u64,
     /// $MODPROBE_OPTIONS for install and remove commands.
     child_opts: Option<Vec<u8>>,
-    // Per probe (libkmod's visited/required marks).
+    // Per probe (libkmod's visited/required marks). `visited` is kept
+    // sorted: a hostile softdep web visits thousands of modules, and libkmod
+    // asks a flag on the module object, not a list.
     visited: Vec<Mod>,
     required: Vec<Mod>,
+    /// Each softdep line's modules, once looked up without an error: kmod
+    /// looks them up again every time the line applies, and without .bin
+    /// indexes each lookup goes through the text files.
+    softdep_mods: Vec<Option<Rc<(Vec<Mod>, Vec<Mod>)>>>,
+    /// Per softdep line, how many of its modules (pre, then post) this
+    /// probe has gone to, and so left visited: a pass over the line,
+    /// however deeply nested in another pass over it, goes on from there,
+    /// as libkmod's passes would find all before it visited.
+    softdep_next: Vec<usize>,
     /// How many more times a load may start over because a dependency it
     /// found loaded may have been removed meanwhile (a `modprobe -r`
     /// racing it).
@@ -247,6 +259,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let cmdline = cpath(ctx.k.root(), &[b"/proc/cmdline"]).ok().and_then(|p| read_small(&p).ok());
     let cfg = Config::load(ctx.k.root(), &configs, &dir.path, cmdline.as_deref());
     let flags = opts.flags;
+    let cfg_softdeps = cfg.softdeps.len();
     let mut p = Probe {
         ctx,
         cfg,
@@ -263,6 +276,8 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         child_opts,
         visited: Vec::new(),
         required: Vec::new(),
+        softdep_mods: vec![None; cfg_softdeps],
+        softdep_next: Vec::new(),
         restarts: 0,
         vanished: false,
         removing: Vec::new(),
@@ -469,23 +484,46 @@ impl<K: Kernel> Probe<'_, K> {
         exact.or_else(|| list.iter().find(|(n, _)| glob::matches(n, &m.name))).map(|(_, c)| c.clone())
     }
 
-    /// The first matching softdep line's modules, each looked up in full.
-    fn softdeps(&mut self, m: &Mod) -> (Vec<Mod>, Vec<Mod>) {
-        let Some(i) = self.cfg.softdeps.iter().position(|s| glob::matches(&s.name, &m.name)) else { return Default::default() };
+    /// The first softdep line whose pattern matches the module's name.
+    fn softdep_line(&self, m: &Mod) -> Option<usize> {
+        self.cfg.softdeps.iter().position(|s| glob::matches(&s.name, &m.name))
+    }
+
+    /// Softdep line `i`'s modules, each looked up in full, with kmod's
+    /// messages each time (a bad name is reported for every module the
+    /// line applies to).
+    fn softdeps(&mut self, i: usize) -> Rc<(Vec<Mod>, Vec<Mod>)> {
+        if let Some(found) = self.softdep_mods[i].clone() {
+            let line = &self.cfg.softdeps[i];
+            let bad: Vec<Vec<u8>> = line.pre.iter().chain(&line.post).filter(|n| underscores(n).is_none()).cloned().collect();
+            for n in bad {
+                self.log(ERR, Error::Softdep(n));
+            }
+            return found;
+        }
         let (pre, post) = (self.cfg.softdeps[i].pre.clone(), self.cfg.softdeps[i].post.clone());
+        let mut clean = true;
         let mut find = |names: Vec<Vec<u8>>| {
             let mut out = Vec::new();
             for n in names {
                 match underscores(&n) {
                     None => self.log(ERR, Error::Softdep(n)),
-                    Some(_) => out.extend(self.lookup_or_report(&n)),
+                    Some(_) => match self.lookup(&n) {
+                        Ok(found) => out.extend(found),
+                        Err(e) => {
+                            clean = false;
+                            self.log(ERR, e);
+                        }
+                    },
                 }
             }
             out
         };
-        let pre = find(pre);
-        let post = find(post);
-        (pre, post)
+        let found = Rc::new((find(pre), find(post)));
+        if clean {
+            self.softdep_mods[i] = Some(found.clone());
+        }
+        found
     }
 
     // ---- loading (kmod_module_probe_insert_module()) ----
@@ -527,6 +565,7 @@ impl<K: Kernel> Probe<'_, K> {
         }
         self.visited.clear();
         self.required.clear();
+        self.softdep_next = vec![0; self.cfg.softdeps.len()];
         let mut list = Vec::new();
         let ignore_top = self.flags & IGNORE_CMDS != 0;
         self.probe_list(m, true, ignore_top, &mut list);
@@ -569,10 +608,10 @@ impl<K: Kernel> Probe<'_, K> {
     /// __kmod_module_get_probe_list(): dependencies first (each with its
     /// softdeps around it), then the module with its own.
     fn probe_list(&mut self, m: &Mod, required: bool, ignore_cmd: bool, list: &mut Vec<Step>) {
-        if self.visited.iter().any(|v| v.same(m)) {
-            return;
+        match self.visited.binary_search_by(|v| (&v.name, &v.alias).cmp(&(&m.name, &m.alias))) {
+            Ok(_) => return,
+            Err(at) => self.visited.insert(at, m.clone()),
         }
-        self.visited.push(m.clone());
         let deps = self.dependencies(m);
         if required {
             self.required.push(m.clone());
@@ -588,16 +627,29 @@ impl<K: Kernel> Probe<'_, K> {
         }
     }
 
+    /// The module with the first softdep line that matches its name
+    /// around it (__kmod_module_fill_softdep()).
     fn with_softdeps(&mut self, m: &Mod, list: &mut Vec<Step>) {
-        let (pre, post) = self.softdeps(m);
-        for p in &pre {
-            self.probe_list(p, false, false, list);
-        }
+        let Some(i) = self.softdep_line(m) else {
+            list.push(Step { m: m.clone(), ignore_cmd: false });
+            return;
+        };
+        let found = self.softdeps(i);
+        let (pre, post) = &*found;
         let ignore_cmd = !pre.is_empty() || !post.is_empty();
+        // The same line gives the same modules each time (each lookup is
+        // memoised, or fails the same way).
+        let go = |me: &mut Self, end: usize, list: &mut Vec<Step>| {
+            while me.softdep_next[i] < end {
+                let at = me.softdep_next[i];
+                me.softdep_next[i] += 1;
+                let p = if at < pre.len() { &pre[at] } else { &post[at - pre.len()] };
+                me.probe_list(p, false, false, list);
+            }
+        };
+        go(self, pre.len(), list);
         list.push(Step { m: m.clone(), ignore_cmd });
-        for p in &post {
-            self.probe_list(p, false, false, list);
-        }
+        go(self, pre.len() + post.len(), list);
     }
 
     /// One module into the kernel (kmod_module_insert_module()), or what
@@ -743,7 +795,9 @@ impl<K: Kernel> Probe<'_, K> {
     fn remove_one(&mut self, m: &Mod, holders: bool, ignore_builtin: bool) -> Result<(), Errno> {
         let (mut pre, mut post, mut cmd) = Default::default();
         if self.flags & IGNORE_CMDS == 0 {
-            (pre, post) = self.softdeps(m);
+            if let Some(i) = self.softdep_line(m) {
+                (pre, post) = (*self.softdeps(i)).clone();
+            }
             cmd = Self::command(&self.cfg.remove, m);
         }
         if cmd.is_none() && !self.ignore_loaded {
