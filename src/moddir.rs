@@ -28,20 +28,21 @@ pub struct ModDir {
     text: [OnceCell<Option<Vec<u8>>>; 5],
     /// BIN files, each mapped once on first use.
     bins: [OnceCell<Option<Mapped>>; 5],
-    /// Without the .bin files: modules.dep's and modules.builtin's lines
-    /// by module name (Lines), made on first use. modprobe looks up every
-    /// module on its list, and a hostile list is long.
-    dep_lines: OnceCell<Lines>,
-    builtin_lines: OnceCell<Lines>,
+    /// modules.dep's and modules.builtin's lines by module name, made on
+    /// first use (see line()).
+    #[cfg(feature = "applet-modprobe")]
+    lines: [OnceCell<Lines>; 2],
 }
 
-/// A text index's lines, as (module name, start, end), sorted by name;
-/// of several lines for one name, the first in the file comes first.
+/// A text index's lines, as (module name, start, end), sorted: by name,
+/// and of several lines for one name, the first in the file comes first.
+#[cfg(feature = "applet-modprobe")]
 struct Lines(Vec<(Vec<u8>, usize, usize)>);
 
+#[cfg(feature = "applet-modprobe")]
 impl Lines {
     /// The lines of `text` that `name_of` gives a name.
-    fn new(text: &[u8], name_of: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Lines {
+    fn new(text: &[u8], name_of: fn(&[u8]) -> Option<Vec<u8>>) -> Lines {
         let mut lines = Vec::new();
         let mut at = 0;
         for l in text.split(|&c| c == b'\n') {
@@ -50,7 +51,7 @@ impl Lines {
             }
             at += l.len() + 1;
         }
-        lines.sort_by(|a, b| a.0.cmp(&b.0));
+        heapsort(&mut lines);
         Lines(lines)
     }
 
@@ -58,6 +59,46 @@ impl Lines {
     fn find(&self, name: &[u8]) -> Option<(usize, usize)> {
         let first = self.0.partition_point(|l| &l.0[..] < name);
         self.0.get(first).filter(|l| l.0 == name).map(|l| (l.1, l.2))
+    }
+}
+
+/// Sorts in place in O(n log n). std's sorts bring about 4 KB of code to
+/// a build where nothing else sorts; this is a few hundred bytes. Lines
+/// are unique (their start differs), so stability is not needed for the
+/// first line of a name to come first.
+/// A modules.dep line's module name.
+fn dep_name(line: &[u8]) -> Option<Vec<u8>> {
+    Some(name::from_path(&line[..line.iter().position(|&c| c == b':')?]))
+}
+
+#[cfg(feature = "applet-modprobe")]
+fn heapsort<T: Ord>(v: &mut [T]) {
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift_down(v, i, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
+    }
+}
+
+/// Moves v[i] down the max-heap v[..n] to where it belongs.
+#[cfg(feature = "applet-modprobe")]
+fn sift_down<T: Ord>(v: &mut [T], mut i: usize, n: usize) {
+    loop {
+        let mut c = 2 * i + 1;
+        if c >= n {
+            return;
+        }
+        if c + 1 < n && v[c + 1] > v[c] {
+            c += 1;
+        }
+        if v[i] >= v[c] {
+            return;
+        }
+        v.swap(i, c);
+        i = c;
     }
 }
 
@@ -99,7 +140,13 @@ impl ModDir {
         let mut path = base.to_vec();
         path.extend_from_slice(b"/lib/modules/");
         path.extend_from_slice(release);
-        ModDir { path, text: Default::default(), bins: Default::default(), dep_lines: OnceCell::new(), builtin_lines: OnceCell::new() }
+        ModDir {
+            path,
+            text: Default::default(),
+            bins: Default::default(),
+            #[cfg(feature = "applet-modprobe")]
+            lines: Default::default(),
+        }
     }
 
     fn file(&self, name: &[u8]) -> Vec<u8> {
@@ -109,6 +156,21 @@ impl ModDir {
     fn text(&self, i: usize) -> Option<&[u8]> {
         let read = || read_all(open_ro(&cpath(b"", &[&self.file(TEXT[i])]).ok()?).ok()?, MAX_INDEX).ok();
         self.text[i].get_or_init(read).as_deref()
+    }
+
+    /// The first line of text index `i` (DEP or BUILTIN) that `name_of`
+    /// says is module `name`'s. modprobe looks up every module on its list,
+    /// and a hostile list is long: it sorts the lines once. The other
+    /// applets look up a name or two; a scan costs them no code.
+    fn line(&self, i: usize, name_of: fn(&[u8]) -> Option<Vec<u8>>, name: &[u8]) -> Option<&[u8]> {
+        let text = self.text(i)?;
+        #[cfg(feature = "applet-modprobe")]
+        {
+            let (from, to) = self.lines[i].get_or_init(|| Lines::new(text, name_of)).find(name)?;
+            Some(&text[from..to])
+        }
+        #[cfg(not(feature = "applet-modprobe"))]
+        text.split(|&c| c == b'\n').find(|l| name_of(l).is_some_and(|n| n == name))
     }
 
     /// The binary index `i`: `Ok(None)` when the file is missing.
@@ -144,14 +206,10 @@ impl ModDir {
                 Some(v) => v,
                 None => return Ok(None),
             },
-            None => {
-                let Some(text) = self.text(DEP) else { return Ok(None) };
-                let lines = self.dep_lines.get_or_init(|| Lines::new(text, |l| Some(name::from_path(&l[..l.iter().position(|&c| c == b':')?]))));
-                match lines.find(name) {
-                    Some((from, to)) => &text[from..to],
-                    None => return Ok(None),
-                }
-            }
+            None => match self.line(DEP, dep_name, name) {
+                Some(l) => l,
+                None => return Ok(None),
+            },
         };
         let colon = line.iter().position(|&c| c == b':').unwrap_or(line.len());
         let deps = line.get(colon + 1..).unwrap_or_default().split(|&c| c == b' ' || c == b'\t').filter(|d| !d.is_empty()).map(|d| self.full(d)).collect();
@@ -208,7 +266,7 @@ impl ModDir {
     pub fn is_builtin(&self, name: &[u8]) -> bool {
         match self.bin(BUILTIN_BIN) {
             Ok(Some(idx)) => idx.get(name).ok().flatten().is_some(),
-            Ok(None) => self.text(BUILTIN).is_some_and(|t| self.builtin_lines.get_or_init(|| Lines::new(t, |l| (!l.is_empty()).then(|| name::from_path(l)))).find(name).is_some()),
+            Ok(None) => self.line(BUILTIN, |l| (!l.is_empty()).then(|| name::from_path(l)), name).is_some(),
             Err(_) => false,
         }
     }

@@ -493,14 +493,7 @@ impl<K: Kernel> Probe<'_, K> {
     /// messages each time (a bad name is reported for every module the
     /// line applies to).
     fn softdeps(&mut self, i: usize) -> Rc<(Vec<Mod>, Vec<Mod>)> {
-        if let Some(found) = self.softdep_mods[i].clone() {
-            let line = &self.cfg.softdeps[i];
-            let bad: Vec<Vec<u8>> = line.pre.iter().chain(&line.post).filter(|n| underscores(n).is_none()).cloned().collect();
-            for n in bad {
-                self.log(ERR, Error::Softdep(n));
-            }
-            return found;
-        }
+        let known = self.softdep_mods[i].clone();
         let (pre, post) = (self.cfg.softdeps[i].pre.clone(), self.cfg.softdeps[i].post.clone());
         let mut clean = true;
         let mut find = |names: Vec<Vec<u8>>| {
@@ -508,6 +501,7 @@ impl<K: Kernel> Probe<'_, K> {
             for n in names {
                 match underscores(&n) {
                     None => self.log(ERR, Error::Softdep(n)),
+                    Some(_) if known.is_some() => {}
                     Some(_) => match self.lookup(&n) {
                         Ok(found) => out.extend(found),
                         Err(e) => {
@@ -519,7 +513,11 @@ impl<K: Kernel> Probe<'_, K> {
             }
             out
         };
-        let found = Rc::new((find(pre), find(post)));
+        let found = (find(pre), find(post));
+        if let Some(known) = known {
+            return known;
+        }
+        let found = Rc::new(found);
         if clean {
             self.softdep_mods[i] = Some(found.clone());
         }
@@ -793,10 +791,10 @@ impl<K: Kernel> Probe<'_, K> {
     }
 
     fn remove_one(&mut self, m: &Mod, holders: bool, ignore_builtin: bool) -> Result<(), Errno> {
-        let (mut pre, mut post, mut cmd) = Default::default();
+        let (mut soft, mut cmd) = (Rc::default(), None);
         if self.flags & IGNORE_CMDS == 0 {
             if let Some(i) = self.softdep_line(m) {
-                (pre, post) = (*self.softdeps(i)).clone();
+                soft = self.softdeps(i);
             }
             cmd = Self::command(&self.cfg.remove, m);
         }
@@ -815,7 +813,7 @@ impl<K: Kernel> Probe<'_, K> {
                 _ => {}
             }
         }
-        self.remove_list(&post, false)?;
+        self.remove_list(&soft.1, false)?;
         if holders {
             let hs: Vec<Mod> = sysfs::holders(&self.ctx.k, &m.name).iter().map(|h| Mod::new(h, None)).collect();
             self.remove_list(&hs, true)?;
@@ -850,7 +848,7 @@ impl<K: Kernel> Probe<'_, K> {
                 }
             }
         }
-        let _ = self.remove_list(&pre, false);
+        let _ = self.remove_list(&soft.0, false);
         Ok(())
     }
 
