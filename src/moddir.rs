@@ -62,15 +62,15 @@ impl Lines {
     }
 }
 
-/// Sorts in place in O(n log n). std's sorts bring about 4 KB of code to
-/// a build where nothing else sorts; this is a few hundred bytes. Lines
-/// are unique (their start differs), so stability is not needed for the
-/// first line of a name to come first.
 /// A modules.dep line's module name.
 fn dep_name(line: &[u8]) -> Option<Vec<u8>> {
     Some(name::from_path(&line[..line.iter().position(|&c| c == b':')?]))
 }
 
+/// Sorts in place in O(n log n). std's sorts bring about 4 KB of code to
+/// a build where nothing else sorts; this is a few hundred bytes. Lines
+/// are unique (their start differs), so stability is not needed for the
+/// first line of a name to come first.
 #[cfg(feature = "applet-modprobe")]
 fn heapsort<T: Ord>(v: &mut [T]) {
     let n = v.len();
