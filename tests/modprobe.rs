@@ -385,6 +385,7 @@ fn softdep_web_matches_kmod_from_bin_and_text_indexes() {
     use std::process::Command;
     const N: usize = 40;
     let t = TempDir::new("softdep-web");
+    let moddir = "lib/modules/0.0-web";
     let (mut dep, mut alias) = (Writer::default(), Writer::default());
     let (mut dep_text, mut alias_text) = (String::new(), String::new());
     for i in 0..N {
@@ -392,11 +393,10 @@ fn softdep_web_matches_kmod_from_bin_and_text_indexes() {
         dep.insert(format!("m{i}").as_bytes(), line.as_bytes(), 0);
         dep_text += &format!("{line}\n");
         // kmod skips a dependency whose file is missing.
-        t.write(&format!("lib/modules/0.0-web/kernel/m{i}.ko"), b"");
+        t.write(&format!("{moddir}/kernel/m{i}.ko"), b"");
         alias.insert(b"*", format!("m{i}").as_bytes(), i as u32);
         alias_text += &format!("alias * m{i}\n");
     }
-    let moddir = "lib/modules/0.0-web";
     t.write(&format!("{moddir}/modules.dep"), dep_text.as_bytes());
     t.write(&format!("{moddir}/modules.alias"), alias_text.as_bytes());
     let bins = [t.write(&format!("{moddir}/modules.dep.bin"), &dep.write()), t.write(&format!("{moddir}/modules.alias.bin"), &alias.write())];
