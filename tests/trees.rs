@@ -277,8 +277,26 @@ fn modprobe_matches_kmod() {
     }
 }
 
-/// The files depmod writes.
-const DEPMOD_FILES: [&str; 10] = ["modules.dep", "modules.dep.bin", "modules.alias", "modules.alias.bin", "modules.softdep", "modules.symbols", "modules.symbols.bin", "modules.builtin.bin", "modules.builtin.alias.bin", "modules.devname"];
+/// modbox's or kmod's depmod with `args`, then `-b ROOT KVER`: exit code,
+/// stdout and stderr, ROOT written as B in both.
+fn depmod(tool: &str, args: &[&std::ffi::OsStr], root: &Path, kver: &str) -> (Option<i32>, String, String) {
+    let mut c = if tool == "kmod" { Command::new("depmod") } else { Command::new(BIN) };
+    if tool != "kmod" {
+        c.arg("depmod");
+    }
+    let o = c.args(args).arg("-b").arg(root).arg(kver).output().unwrap();
+    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(root.to_str().unwrap(), "B");
+    (o.status.code(), clean(&o.stdout), clean(&o.stderr))
+}
+
+/// The ten files depmod writes are the same in both module directories,
+/// byte for byte.
+fn same_depmod_files(ours: &Path, theirs: &Path, what: &str) {
+    for f in ["modules.dep", "modules.dep.bin", "modules.alias", "modules.alias.bin", "modules.softdep", "modules.symbols", "modules.symbols.bin", "modules.builtin.bin", "modules.builtin.alias.bin", "modules.devname"] {
+        let (a, b) = (std::fs::read(ours.join(f)).unwrap(), std::fs::read(theirs.join(f)).unwrap());
+        assert!(a == b, "{what}: {f} differs ({} vs {} bytes)", a.len(), b.len());
+    }
+}
 
 /// depmod: modbox's and kmod's on two hard-linked copies of each tree write
 /// the same ten files, byte for byte; then modprobe (kmod's) and modbox's
@@ -297,29 +315,17 @@ fn depmod_matches_kmod_on_both_trees() {
             root
         };
         let (ours, theirs) = (copy("modbox"), copy("kmod"));
-        let o = Command::new(BIN).args(["depmod", "-b", ours.path().to_str().unwrap(), &kver]).output().unwrap();
-        assert!(o.status.success(), "modbox depmod: {}", String::from_utf8_lossy(&o.stderr));
-        let t = Command::new("depmod").args(["-b", theirs.path().to_str().unwrap(), &kver]).output().unwrap();
-        assert!(t.status.success());
-        assert_eq!(String::from_utf8_lossy(&o.stderr).replace(ours.path().to_str().unwrap(), "B"), String::from_utf8_lossy(&t.stderr).replace(theirs.path().to_str().unwrap(), "B"));
+        let (o, t) = (depmod("modbox", &[], ours.path(), &kver), depmod("kmod", &[], theirs.path(), &kver));
+        assert_eq!(o.0, Some(0), "modbox depmod: {}", o.2);
+        assert_eq!(t.0, Some(0));
+        assert_eq!(o.2, t.2);
         let dir = |r: &common::TempDir| r.path().join("lib/modules").join(&kver);
-        for f in DEPMOD_FILES {
-            let (a, b) = (std::fs::read(dir(&ours).join(f)).unwrap(), std::fs::read(dir(&theirs).join(f)).unwrap());
-            assert!(a == b, "{kver}: {f} differs ({} vs {} bytes)", a.len(), b.len());
-        }
+        same_depmod_files(&dir(&ours), &dir(&theirs), &kver);
         // -e with the package's System.map: the same warnings, line for line.
         let map = tree.join(format!("../../../boot/System.map-{kver}"));
         if map.exists() {
-            let run = |tool: &str, root: &common::TempDir| {
-                let mut c = if tool == "kmod" { Command::new("depmod") } else { Command::new(BIN) };
-                if tool != "kmod" {
-                    c.arg("depmod");
-                }
-                let o = c.args(["-n", "-e", "-F"]).arg(&map).args(["-b", root.path().to_str().unwrap(), &kver]).output().unwrap();
-                let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(root.path().to_str().unwrap(), "B");
-                (o.status.code(), clean(&o.stdout), clean(&o.stderr))
-            };
-            let (a, b) = (run("modbox", &ours), run("kmod", &theirs));
+            let args = ["-n".as_ref(), "-e".as_ref(), "-F".as_ref(), map.as_os_str()];
+            let (a, b) = (depmod("modbox", &args, ours.path(), &kver), depmod("kmod", &args, theirs.path(), &kver));
             assert!(a == b, "{kver}: depmod -n -e -F System.map differs");
             assert!(a.2.contains("needs unknown symbol"));
         }
@@ -354,12 +360,17 @@ fn depmod_matches_kmod_on_both_trees() {
 #[test]
 fn other_architectures_match_kmod() {
     let all = trees();
-    let Some(tree) = all.iter().find(|t| modules(t).iter().any(|m| m.ends_with(".ko"))) else {
+    // The first tree with uncompressed modules, and those modules' paths
+    // relative to it.
+    let Some((tree, plain)) = all.iter().find_map(|t| {
+        let plain: Vec<String> = modules(t).into_iter().filter(|m| m.ends_with(".ko")).collect();
+        (!plain.is_empty()).then_some((t, plain))
+    }) else {
         assert!(all.is_empty(), "no tree with uncompressed modules");
         return;
     };
     let kver = tree.file_name().unwrap().to_str().unwrap().to_string();
-    let plain: Vec<String> = modules(tree).into_iter().filter(|m| m.ends_with(".ko")).collect();
+    let rel: Vec<&str> = plain.iter().map(|m| m.strip_prefix(tree.to_str().unwrap()).unwrap().trim_start_matches('/')).collect();
     let map = tree.join(format!("../../../boot/System.map-{kver}"));
     for (class, order) in [("32", "le"), ("64", "be"), ("32", "be")] {
         let make = |tool: &str| {
@@ -368,8 +379,8 @@ fn other_architectures_match_kmod() {
             let dir = root.path().join("lib/modules").join(&kver);
             let mut c = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/elfconv"));
             c.args([class, order]);
-            for m in &plain {
-                let out = dir.join(m.strip_prefix(tree.to_str().unwrap()).unwrap().trim_start_matches('/'));
+            for (m, r) in plain.iter().zip(&rel) {
+                let out = dir.join(r);
                 std::fs::create_dir_all(out.parent().unwrap()).unwrap();
                 c.arg(m).arg(out);
             }
@@ -380,40 +391,24 @@ fn other_architectures_match_kmod() {
             (root, dir)
         };
         let ((ours, ours_dir), (theirs, theirs_dir)) = (make("modbox"), make("kmod"));
-        let depmod = |tool: &str, root: &common::TempDir, extra: &[&std::ffi::OsStr]| {
-            let mut c = if tool == "kmod" { Command::new("depmod") } else { Command::new(BIN) };
-            if tool != "kmod" {
-                c.arg("depmod");
-            }
-            let o = c.args(extra).arg("-b").arg(root.path()).arg(&kver).output().unwrap();
-            let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(root.path().to_str().unwrap(), "B");
-            (o.status.code(), clean(&o.stdout), clean(&o.stderr))
-        };
         let what = format!("{kver} as {class}-bit {order}");
-        assert_eq!(depmod("modbox", &ours, &[]), depmod("kmod", &theirs, &[]), "{what}: depmod");
-        for f in DEPMOD_FILES {
-            let (a, b) = (std::fs::read(ours_dir.join(f)).unwrap(), std::fs::read(theirs_dir.join(f)).unwrap());
-            assert!(a == b, "{what}: {f} differs ({} vs {} bytes)", a.len(), b.len());
-        }
+        assert_eq!(depmod("modbox", &[], ours.path(), &kver), depmod("kmod", &[], theirs.path(), &kver), "{what}: depmod");
+        same_depmod_files(&ours_dir, &theirs_dir, &what);
         let symbols = std::fs::read_to_string(ours_dir.join("modules.symbols")).unwrap();
         assert!(symbols.lines().count() > 1000, "{what}: only {} exports found", symbols.lines().count());
         if map.exists() {
             let args = ["-n".as_ref(), "-e".as_ref(), "-F".as_ref(), map.as_os_str()];
-            let (a, b) = (depmod("modbox", &ours, &args), depmod("kmod", &theirs, &args));
+            let (a, b) = (depmod("modbox", &args, ours.path(), &kver), depmod("kmod", &args, theirs.path(), &kver));
             assert!(a == b, "{what}: depmod -n -e -F System.map differs");
             assert!(a.2.contains("needs unknown symbol"), "{what}: no warning from -e");
         }
-        let converted: Vec<String> = plain.iter().map(|m| ours_dir.join(m.strip_prefix(tree.to_str().unwrap()).unwrap().trim_start_matches('/')).to_str().unwrap().to_string()).collect();
+        let converted: Vec<String> = rel.iter().map(|r| ours_dir.join(r).to_str().unwrap().to_string()).collect();
         for chunk in converted.chunks(400) {
             assert!(run("modbox", &[], chunk) == run("kmod", &[], chunk), "{what}: modinfo differs on a module of {}..", chunk[0]);
         }
         for m in converted.iter().step_by(40) {
-            let dump = |tool: &str| {
-                let o = if tool == "kmod" { Command::new("modprobe").arg("--dump-modversions").arg(m).output() } else { Command::new(BIN).args(["modprobe", "--dump-modversions", m]).output() };
-                let o = o.unwrap();
-                (o.status.code(), o.stdout, o.stderr)
-            };
-            assert!(dump("modbox") == dump("kmod"), "{what}: modprobe --dump-modversions {m} differs");
+            let (o, t) = both(&["--dump-modversions", m]);
+            assert!(o == t, "{what}: modprobe --dump-modversions {m} differs");
         }
     }
 }
