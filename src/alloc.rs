@@ -37,11 +37,17 @@ struct Bump {
 unsafe impl Sync for Bump {}
 
 #[global_allocator]
-static ALLOC: Bump = Bump { lock: AtomicBool::new(false), next: UnsafeCell::new(0), end: UnsafeCell::new(0), free: UnsafeCell::new([0; CLASSES]) };
+static ALLOC: Bump = Bump {
+    lock: AtomicBool::new(false),
+    next: UnsafeCell::new(0),
+    end: UnsafeCell::new(0),
+    free: UnsafeCell::new([0; CLASSES]),
+};
 
 fn map(len: usize) -> *mut u8 {
     // SAFETY: a fresh anonymous mapping aliases nothing.
-    unsafe { mmap_anonymous(null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }.map_or(null_mut(), |p| p.cast())
+    unsafe { mmap_anonymous(null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }
+        .map_or(null_mut(), |p| p.cast())
 }
 
 fn pages(size: usize) -> usize {
@@ -191,5 +197,4 @@ impl Bump {
             }
         }
     }
-
 }

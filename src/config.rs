@@ -5,12 +5,13 @@
 
 use crate::conffile::{insert_sorted, lines};
 use crate::error::Error;
-use crate::name::underscores;
 use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
+use crate::name::underscores;
 
 /// kmod 30's search path, in order; a file name found in an earlier
 /// directory hides the same name in later ones.
-pub const DEFAULT_PATHS: [&[u8]; 4] = [b"/etc/modprobe.d", b"/run/modprobe.d", b"/usr/local/lib/modprobe.d", b"/lib/modprobe.d"];
+pub const DEFAULT_PATHS: [&[u8]; 4] =
+    [b"/etc/modprobe.d", b"/run/modprobe.d", b"/usr/local/lib/modprobe.d", b"/lib/modprobe.d"];
 
 /// A configuration file larger than this is not read (real ones are a few
 /// KB); it keeps a hostile file from exhausting memory.
@@ -55,7 +56,9 @@ impl Config {
             let Ok(c) = cpath(b"", &[dir]) else { continue };
             match stat_dir(&c) {
                 None => continue,
-                Some(false) => insert_sorted(&mut files, dir.rsplit(|&c| c == b'/').next().unwrap_or(dir).to_vec(), dir.clone()),
+                Some(false) => {
+                    insert_sorted(&mut files, dir.rsplit(|&c| c == b'/').next().unwrap_or(dir).to_vec(), dir.clone())
+                }
                 Some(true) => {
                     // In readdir order, as kmod warns; insert_sorted() orders.
                     for name in list_dir(&c).unwrap_or_default() {
@@ -129,7 +132,9 @@ impl Config {
             b"options" | b"install" | b"remove" | b"softdep" => match (name, tail) {
                 (Some(n), Some(t)) => {
                     match cmd {
-                        b"options" => self.options.push((n, t.iter().map(|&c| if c == b'\t' { b' ' } else { c }).collect())),
+                        b"options" => {
+                            self.options.push((n, t.iter().map(|&c| if c == b'\t' { b' ' } else { c }).collect()))
+                        }
                         b"install" => self.install.push((n, t.to_vec())),
                         b"remove" => self.remove.push((n, t.to_vec())),
                         _ => self.softdeps.push(softdep(n, t)),
@@ -298,7 +303,10 @@ mod tests {
             b"# comment\nalias my-alias snd-hda\noptions  dummy\t numdummies=2\tx=1\ninstall foo /bin/true \\\n  --x\nblacklist bad-mod\nsoftdep a-b pre: c d post: e\nbogus line\noptions lonely\ninclude /x\nalias a[-]b m\n alias x y\n",
             b"f.conf",
         );
-        assert_eq!(c.aliases.iter().map(|(a, m)| (s(a), s(m))).collect::<Vec<_>>(), [("my_alias".into(), "snd_hda".into()), ("a[-]b".into(), "m".into()), ("x".into(), "y".into())]);
+        assert_eq!(
+            c.aliases.iter().map(|(a, m)| (s(a), s(m))).collect::<Vec<_>>(),
+            [("my_alias".into(), "snd_hda".into()), ("a[-]b".into(), "m".into()), ("x".into(), "y".into())]
+        );
         assert_eq!(s(&c.options[0].1), " numdummies=2 x=1");
         assert_eq!(s(&c.install[0].1), "/bin/true   --x");
         assert_eq!(s(&c.blacklist[0]), "bad_mod");
@@ -320,7 +328,16 @@ mod tests {
         let mut c = Config::default();
         c.parse_cmdline(b"BOOT_IMAGE=/vmlinuz root=/dev/sda1 dummy.numdummies=3 snd-hda.x=1 \"parport.dyndbg=file a.c +p\" a.b.c=1 modprobe.blacklist=x,y-z quiet loop.max_loop\n");
         let opts: Vec<(String, String)> = c.options.iter().map(|(m, o)| (s(m), s(o))).collect();
-        assert_eq!(opts, [("dummy", "numdummies=3"), ("snd_hda", "x=1"), ("parport", "dyndbg=\"file a.c +p\""), ("loop", "max_loop")].map(|(a, b)| (a.to_string(), b.to_string())));
+        assert_eq!(
+            opts,
+            [
+                ("dummy", "numdummies=3"),
+                ("snd_hda", "x=1"),
+                ("parport", "dyndbg=\"file a.c +p\""),
+                ("loop", "max_loop")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
         assert_eq!(c.blacklist, [b"x".to_vec(), b"y-z".to_vec()]);
     }
 }

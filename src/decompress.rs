@@ -132,7 +132,8 @@ fn gzip(data: &[u8]) -> Result<Vec<u8>, &'static str> {
         state.init();
         let start = pos;
         loop {
-            let (status, read, written) = decompress(&mut state, input, &mut out, pos, inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
+            let (status, read, written) =
+                decompress(&mut state, input, &mut out, pos, inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
             input = input.get(read..).ok_or(CORRUPT)?;
             pos += written;
             match status {
@@ -257,8 +258,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("modbox-dec-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("p"), &want).unwrap();
-        for (format, cmd) in [("gzip", "gzip -n -c"), ("xz", "xz --check=crc32 -c"), ("xz", "xz --check=crc64 -c"), ("zstd", "zstd -q -c")] {
-            let out = std::process::Command::new("sh").arg("-c").arg(format!("{cmd} {}", dir.join("p").display())).output();
+        for (format, cmd) in [
+            ("gzip", "gzip -n -c"),
+            ("xz", "xz --check=crc32 -c"),
+            ("xz", "xz --check=crc64 -c"),
+            ("zstd", "zstd -q -c"),
+        ] {
+            let out =
+                std::process::Command::new("sh").arg("-c").arg(format!("{cmd} {}", dir.join("p").display())).output();
             let Ok(out) = out else { continue };
             if !out.status.success() {
                 continue; // the compressor is not installed here
@@ -267,7 +274,11 @@ mod tests {
             assert_eq!(decompress(format, &packed).as_deref(), Ok(&want[..]), "{cmd}");
             // Concatenated, as kmod's decoders take them; with junk after,
             // refused (gzip's, as zlib, ignores what is not a member).
-            assert_eq!(decompress(format, &[&packed[..], &packed].concat()).as_deref(), Ok(&want.repeat(2)[..]), "{cmd} twice");
+            assert_eq!(
+                decompress(format, &[&packed[..], &packed].concat()).as_deref(),
+                Ok(&want.repeat(2)[..]),
+                "{cmd} twice"
+            );
             assert_eq!(decompress(format, &[&packed[..], b"junk"].concat()).is_err(), format != "gzip", "{cmd} junk");
             for cut in [1, packed.len() / 2, packed.len() - 1] {
                 assert!(decompress(format, &packed[..cut]).is_err(), "{cmd} cut at {cut}");

@@ -123,7 +123,11 @@ impl Conf {
                     let version = if cmd == b"override" { b } else { a };
                     if !kernel_matches(version, kver) {
                         if verbose {
-                            depmod_msg(err, if cmd == b"override" { M::CONF_OVERRIDE_KVER } else { M::CONF_EXTERNAL_KVER }, &[file, &n, version]);
+                            depmod_msg(
+                                err,
+                                if cmd == b"override" { M::CONF_OVERRIDE_KVER } else { M::CONF_EXTERNAL_KVER },
+                                &[file, &n, version],
+                            );
                         }
                         continue;
                     }

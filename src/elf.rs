@@ -49,8 +49,11 @@ impl<'a> Elf<'a> {
         };
         let mut elf = Elf { data, is64, msb, shoff: 0, shnum: 0, machine: 0, names: (0, 0) };
         elf.machine = elf.uint(18, 2) as u16;
-        let (shoff, entsize, num, strndx) =
-            if is64 { (elf.uint(40, 8), elf.uint(58, 2), elf.uint(60, 2), elf.uint(62, 2)) } else { (elf.uint(32, 4), elf.uint(46, 2), elf.uint(48, 2), elf.uint(50, 2)) };
+        let (shoff, entsize, num, strndx) = if is64 {
+            (elf.uint(40, 8), elf.uint(58, 2), elf.uint(60, 2), elf.uint(62, 2))
+        } else {
+            (elf.uint(32, 4), elf.uint(46, 2), elf.uint(48, 2), elf.uint(50, 2))
+        };
         elf.shoff = shoff;
         elf.shnum = num as u16;
         if entsize != elf.shentsize() || shoff.checked_add(entsize * num).is_none_or(|end| end > data.len() as u64) {
@@ -75,7 +78,9 @@ impl<'a> Elf<'a> {
     /// elf_get_uint(): an integer of `size` bytes in the file's byte order,
     /// all ones when it lies outside the file.
     fn uint(&self, at: u64, size: usize) -> u64 {
-        let Some(b) = usize::try_from(at).ok().and_then(|at| self.data.get(at..at.checked_add(size)?)) else { return u64::MAX };
+        let Some(b) = usize::try_from(at).ok().and_then(|at| self.data.get(at..at.checked_add(size)?)) else {
+            return u64::MAX;
+        };
         // Fixed-size loads: this is depmod's innermost code, run for every
         // symbol of every module.
         let (msb, v) = (self.msb, b);
@@ -114,7 +119,11 @@ impl<'a> Elf<'a> {
             return None;
         }
         let h = self.shoff + u64::from(idx) * self.shentsize();
-        let (off, size) = if self.is64 { (self.uint(h + 24, 8), self.uint(h + 32, 8)) } else { (self.uint(h + 16, 4), self.uint(h + 20, 4)) };
+        let (off, size) = if self.is64 {
+            (self.uint(h + 24, 8), self.uint(h + 32, 8))
+        } else {
+            (self.uint(h + 16, 4), self.uint(h + 20, 4))
+        };
         let end = off.checked_add(size)?;
         (end <= self.data.len() as u64).then_some((off, size, self.uint(h, 4)))
     }
@@ -206,7 +215,11 @@ impl<'a> Elf<'a> {
         if s.len() - start <= 1 {
             return out;
         }
-        s[start..].split(|&c| c == 0).filter(|x| !x.is_empty()).map(|name| Symbol { name, crc: 0, weak: false }).collect()
+        s[start..]
+            .split(|&c| c == 0)
+            .filter(|x| !x.is_empty())
+            .map(|name| Symbol { name, crc: 0, weak: false })
+            .collect()
     }
 
     /// kmod_elf_resolve_crc(): since Linux 4.19 a `__crc_` symbol in a
@@ -227,7 +240,10 @@ impl<'a> Elf<'a> {
     pub fn versions(&self) -> Vec<(&'a [u8], u64)> {
         let Some((off, size)) = self.find(b"__versions") else { return Vec::new() };
         let crclen = if self.is64 { 8 } else { 4 };
-        (off..off + size - size % 64).step_by(64).map(|at| (self.cstr(at + crclen), self.uint(at, crclen as usize))).collect()
+        (off..off + size - size % 64)
+            .step_by(64)
+            .map(|at| (self.cstr(at + crclen), self.uint(at, crclen as usize)))
+            .collect()
     }
 
     /// kmod_elf_get_dependency_symbols(): every undefined symbol of
@@ -237,7 +253,11 @@ impl<'a> Elf<'a> {
     pub fn needs(&self) -> Result<Vec<Symbol<'a>>, Errno> {
         // A table that is not a whole number of entries is not used.
         let whole = self.find(b"__versions").is_some_and(|(_, size)| size % 64 == 0);
-        let versions: Vec<(&[u8], u64, usize)> = if whole { self.versions().into_iter().enumerate().map(|(i, (name, crc))| (name, crc, i)).collect() } else { Vec::new() };
+        let versions: Vec<(&[u8], u64, usize)> = if whole {
+            self.versions().into_iter().enumerate().map(|(i, (name, crc))| (name, crc, i)).collect()
+        } else {
+            Vec::new()
+        };
         let ((symoff, symsize), (stroff, strsize), entsize) = self.symtab().ok_or(Errno::INVAL)?;
         // kmod takes the first entry of a name (a linear search for each
         // symbol); here: entries sorted by (hash of name, index).
@@ -262,7 +282,11 @@ impl<'a> Elf<'a> {
             }
             let h = u64::from(hash(name)) << 32;
             let first = by_hash.partition_point(|&k| k < h);
-            let found = by_hash[first..].iter().take_while(|&&k| k >> 32 == h >> 32).map(|&k| (k & 0xffff_ffff) as usize).find(|&v| versions[v].0 == name);
+            let found = by_hash[first..]
+                .iter()
+                .take_while(|&&k| k >> 32 == h >> 32)
+                .map(|&k| (k & 0xffff_ffff) as usize)
+                .find(|&v| versions[v].0 == name);
             let crc = match found {
                 Some(v) => {
                     visited[v] = true;

@@ -21,43 +21,78 @@ pub enum Error {
     /// insmod's `-`: kmod refuses to read a module from stdin.
     Stdin,
     /// The module file cannot be opened or stat'ed.
-    Load { path: Vec<u8>, errno: Errno },
+    Load {
+        path: Vec<u8>,
+        errno: Errno,
+    },
     /// The module file is not a regular file (a directory, FIFO, device).
-    NotRegular { path: Vec<u8>, dir: bool },
+    NotRegular {
+        path: Vec<u8>,
+        dir: bool,
+    },
     /// init_module/finit_module failed.
-    Insert { path: Vec<u8>, errno: Errno },
+    Insert {
+        path: Vec<u8>,
+        errno: Errno,
+    },
     NotLoaded(Vec<u8>),
     Builtin(Vec<u8>),
-    InUseBy { name: Vec<u8>, holders: Vec<Vec<u8>> },
+    InUseBy {
+        name: Vec<u8>,
+        holders: Vec<Vec<u8>>,
+    },
     InUse(Vec<u8>),
     /// /sys/module/NAME/refcnt is missing: CONFIG_MODULE_UNLOAD is off.
     NoUnload,
     /// delete_module failed; `arg` is the name as the user gave it.
-    Remove { name: Vec<u8>, arg: Vec<u8>, errno: Errno },
+    Remove {
+        name: Vec<u8>,
+        arg: Vec<u8>,
+        errno: Errno,
+    },
     /// lsmod: /proc/modules cannot be read.
     List(Errno),
     /// modbox --install: a link could not be made.
-    Link { path: Vec<u8>, errno: Errno },
+    Link {
+        path: Vec<u8>,
+        errno: Errno,
+    },
     /// The applet name is not one of this build's.
     UnknownApplet(Vec<u8>),
     /// A compressed module that could not be decompressed.
-    Decompress { path: Vec<u8>, format: &'static str, what: &'static str },
+    Decompress {
+        path: Vec<u8>,
+        format: &'static str,
+        what: &'static str,
+    },
     /// modinfo: a name that no module, alias or built-in module has.
     ModuleNotFound(Vec<u8>),
     /// modinfo: a file without .modinfo.
-    NoModinfo { path: Vec<u8> },
+    NoModinfo {
+        path: Vec<u8>,
+    },
     /// A record the kernel logged while it refused a module.
     KernelLog(Vec<u8>),
     /// modprobe: nothing of that name in the module directory's indexes.
     #[cfg(feature = "applet-modprobe")]
-    NotFoundIn { name: Vec<u8>, dir: Vec<u8> },
+    NotFoundIn {
+        name: Vec<u8>,
+        dir: Vec<u8>,
+    },
     /// modprobe: a module (or one it needs) could not be inserted; kmod
     /// words ENOENT and EEXIST for what they mean here.
     #[cfg(feature = "applet-modprobe")]
-    ProbeInsert { name: Vec<u8>, errno: Errno },
+    ProbeInsert {
+        name: Vec<u8>,
+        errno: Errno,
+    },
     /// modprobe --show-exports/--dump-modversions of a file without them.
     #[cfg(feature = "applet-modprobe")]
-    SymbolsOf { what: &'static str, path: Vec<u8>, errno: Errno },
+    SymbolsOf {
+        what: &'static str,
+        path: Vec<u8>,
+        errno: Errno,
+    },
     /// modprobe: a module that modules.dep has no file for.
     #[cfg(feature = "applet-modprobe")]
     NoFile(Vec<u8>),
@@ -69,10 +104,17 @@ pub enum Error {
     InUseStop(Vec<u8>),
     /// modprobe -r: delete_module failed (libkmod's message).
     #[cfg(feature = "applet-modprobe")]
-    CouldNotRemove { name: Vec<u8>, errno: Errno },
+    CouldNotRemove {
+        name: Vec<u8>,
+        errno: Errno,
+    },
     /// An install command failed (libkmod's message).
     #[cfg(feature = "applet-modprobe")]
-    InstallFailed { cmd: Vec<u8>, name: Vec<u8>, code: i32 },
+    InstallFailed {
+        cmd: Vec<u8>,
+        name: Vec<u8>,
+        code: i32,
+    },
     /// A remove command failed (kmod's modprobe words it without the command).
     #[cfg(feature = "applet-modprobe")]
     RemoveCmdFailed(Vec<u8>),
@@ -84,13 +126,23 @@ pub enum Error {
     BadWait(Vec<u8>),
     /// A modprobe.d line kmod ignores.
     #[cfg(feature = "applet-modprobe")]
-    ConfigLine { file: Vec<u8>, line: u32, cmd: Vec<u8> },
+    ConfigLine {
+        file: Vec<u8>,
+        line: u32,
+        cmd: Vec<u8>,
+    },
     /// `include` and `config`, which kmod no longer reads.
     #[cfg(feature = "applet-modprobe")]
-    ConfigDeprecated { file: Vec<u8>, cmd: Vec<u8> },
+    ConfigDeprecated {
+        file: Vec<u8>,
+        cmd: Vec<u8>,
+    },
     /// A configuration file that was opened but could not be read whole.
     #[cfg(feature = "applet-modprobe")]
-    ConfigRead { file: Vec<u8>, errno: Errno },
+    ConfigRead {
+        file: Vec<u8>,
+        errno: Errno,
+    },
     /// A directory inside a modprobe.d directory.
     #[cfg(feature = "applet-modprobe")]
     ConfigSubdir(Vec<u8>),
@@ -106,9 +158,16 @@ pub enum Error {
     #[cfg(feature = "applet-modprobe")]
     DepCycle(Vec<Vec<u8>>),
     /// ENOEXEC explained: the module was built for another kernel.
-    Vermagic { path: Vec<u8>, magic: Vec<u8>, release: Vec<u8> },
+    Vermagic {
+        path: Vec<u8>,
+        magic: Vec<u8>,
+        release: Vec<u8>,
+    },
     /// ENOEXEC explained: the file is compressed and was passed as it is.
-    Compressed { path: Vec<u8>, format: &'static str },
+    Compressed {
+        path: Vec<u8>,
+        format: &'static str,
+    },
     /// ENOEXEC explained: not an ELF file at all.
     NotElf(Vec<u8>),
     /// ENOEXEC explained: an ELF file without the `vermagic` every module has.
@@ -168,11 +227,14 @@ impl Error {
             Error::Missing(what) => e.str("missing ").str(what).str("."),
             Error::Stdin => e.str("this tool does not support loading from stdin!"),
             Error::Load { path, errno } => e.str("could not load module ").bytes(path).str(": ").errno(*errno),
-            Error::NotRegular { path, dir } => e
-                .str("could not insert module ")
-                .bytes(path)
-                .str(if *dir { ": Is a directory" } else { ": Not a regular file" }),
-            Error::Insert { path, errno } => e.str("could not insert module ").bytes(path).str(": ").insert_errno(*errno),
+            Error::NotRegular { path, dir } => e.str("could not insert module ").bytes(path).str(if *dir {
+                ": Is a directory"
+            } else {
+                ": Not a regular file"
+            }),
+            Error::Insert { path, errno } => {
+                e.str("could not insert module ").bytes(path).str(": ").insert_errno(*errno)
+            }
             Error::NotLoaded(n) => e.str("Module ").bytes(n).str(" is not currently loaded"),
             Error::Builtin(n) => e.str("Module ").bytes(n).str(" is builtin."),
             Error::InUseBy { name, holders } => {
@@ -199,9 +261,13 @@ impl Error {
             Error::Compressed { path, format } => {
                 e.bytes(path).str(" is ").str(format).str("-compressed and the kernel could not decompress it")
             }
-            Error::Decompress { path, format, what } => e.str("could not read ").str(format).str("-compressed module ").bytes(path).str(": ").str(what),
+            Error::Decompress { path, format, what } => {
+                e.str("could not read ").str(format).str("-compressed module ").bytes(path).str(": ").str(what)
+            }
             Error::ModuleNotFound(n) => e.str("Module ").bytes(n).str(" not found."),
-            Error::NoModinfo { path } => e.str("could not get modinfo from ").bytes(path).str(": not an ELF module with a .modinfo section"),
+            Error::NoModinfo { path } => {
+                e.str("could not get modinfo from ").bytes(path).str(": not an ELF module with a .modinfo section")
+            }
             #[cfg(feature = "applet-modprobe")]
             Error::NotFoundIn { name, dir } => e.str("Module ").bytes(name).str(" not found in directory ").bytes(dir),
             #[cfg(feature = "applet-modprobe")]
@@ -214,7 +280,9 @@ impl Error {
                 }
             }
             #[cfg(feature = "applet-modprobe")]
-            Error::SymbolsOf { what, path, errno } => e.str("could not get ").str(what).str(" of ").bytes(path).str(": ").errno(*errno),
+            Error::SymbolsOf { what, path, errno } => {
+                e.str("could not get ").str(what).str(" of ").bytes(path).str(": ").errno(*errno)
+            }
             #[cfg(feature = "applet-modprobe")]
             Error::NoFile(n) => e.str("could not find module by name='").bytes(n).str("'"),
             #[cfg(feature = "applet-modprobe")]
@@ -224,9 +292,13 @@ impl Error {
             #[cfg(feature = "applet-modprobe")]
             Error::CouldNotRemove { name, errno } => e.str("could not remove '").bytes(name).str("': ").errno(*errno),
             #[cfg(feature = "applet-modprobe")]
-            Error::InstallFailed { cmd, name, code } => {
-                e.str("Error running install command '").bytes(cmd).str("' for module ").bytes(name).str(": retcode ").num(*code as i64)
-            }
+            Error::InstallFailed { cmd, name, code } => e
+                .str("Error running install command '")
+                .bytes(cmd)
+                .str("' for module ")
+                .bytes(name)
+                .str(": retcode ")
+                .num(*code as i64),
             #[cfg(feature = "applet-modprobe")]
             Error::RemoveCmdFailed(n) => e.str("Error running remove command for ").bytes(n),
             #[cfg(feature = "applet-modprobe")]
@@ -234,20 +306,30 @@ impl Error {
             #[cfg(feature = "applet-modprobe")]
             Error::BadWait(v) => e.str("unexpected wait value '").bytes(v).str("'."),
             #[cfg(feature = "applet-modprobe")]
-            Error::ConfigLine { file, line, cmd } => {
-                e.bytes(file).str(" line ").num(*line as i64).str(": ignoring bad line starting with '").bytes(cmd).str("'")
-            }
+            Error::ConfigLine { file, line, cmd } => e
+                .bytes(file)
+                .str(" line ")
+                .num(*line as i64)
+                .str(": ignoring bad line starting with '")
+                .bytes(cmd)
+                .str("'"),
             #[cfg(feature = "applet-modprobe")]
-            Error::ConfigDeprecated { file, cmd } => e.bytes(file).str(": command ").bytes(cmd).str(" is deprecated and not parsed anymore"),
+            Error::ConfigDeprecated { file, cmd } => {
+                e.bytes(file).str(": command ").bytes(cmd).str(" is deprecated and not parsed anymore")
+            }
             #[cfg(feature = "applet-modprobe")]
             Error::ConfigRead { file, errno } => e.str("could not read ").bytes(file).str(": ").errno(*errno),
             #[cfg(feature = "applet-modprobe")]
             Error::ConfigSubdir(p) => e.str("Directories inside directories are not supported: ").bytes(p),
             #[cfg(feature = "applet-modprobe")]
-            Error::CmdlineOption(n) => e.str("Ignoring bad option on kernel command line while parsing module name: '").bytes(n).str("'"),
+            Error::CmdlineOption(n) => {
+                e.str("Ignoring bad option on kernel command line while parsing module name: '").bytes(n).str("'")
+            }
             #[cfg(feature = "applet-modprobe")]
             Error::Softdep(n) => e.str("failed to lookup soft dependency '").bytes(n).str("', continuing anyway."),
-            Error::CorruptIndex(p) => e.bytes(p).str(" is not a valid index file (corrupt, or from another kmod version); run depmod"),
+            Error::CorruptIndex(p) => {
+                e.bytes(p).str(" is not a valid index file (corrupt, or from another kmod version); run depmod")
+            }
             #[cfg(feature = "applet-modprobe")]
             Error::DepCycle(chain) => {
                 e.str("modules.dep has a dependency cycle:");
@@ -257,8 +339,16 @@ impl Error {
                 e
             }
             Error::NotElf(path) => e.bytes(path).str(" is not an ELF file, so not a kernel module"),
-            Error::NoVermagic(path) => e.bytes(path).str(" has no vermagic in a .modinfo section, so it is not a kernel module"),
-            Error::BadShort(_) | Error::BadLong(_) | Error::NoValueAllowed(_) | Error::NeedsValue(_) | Error::UnknownApplet(_) | Error::KernelLog(_) | Error::List(_) => e,
+            Error::NoVermagic(path) => {
+                e.bytes(path).str(" has no vermagic in a .modinfo section, so it is not a kernel module")
+            }
+            Error::BadShort(_)
+            | Error::BadLong(_)
+            | Error::NoValueAllowed(_)
+            | Error::NeedsValue(_)
+            | Error::UnknownApplet(_)
+            | Error::KernelLog(_)
+            | Error::List(_) => e,
         }
         .byte(b'\n');
     }
@@ -392,7 +482,8 @@ pub mod depmod {
     pub const BUILTIN_LINE: &str = "EInvalid modules.builtin line: %";
     pub const DEVNAME: &str = "EModule '%' has devname (%) but lacks major and minor information. Ignoring.";
     pub const OPEN_TREE_FILE: &str = "Wcould not open % at %: %";
-    pub const READ_TREE_FILE: &str = "Ecould not read %/modules.builtin.modinfo: %; the old index files are left as they were";
+    pub const READ_TREE_FILE: &str =
+        "Ecould not read %/modules.builtin.modinfo: %; the old index files are left as they were";
     pub const FLUSH: &str = "WCould not flush stream: 28. Partial content: %";
     pub const UP_TO_DATE: &str = "Ecould not fstatat(%, modules.dep): %";
     pub const CONF_DIR: &str = "Efiles list %: could not read the directory";

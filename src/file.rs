@@ -1,9 +1,9 @@
 //! Reading files and directories by byte-string path, below the root the
 //! kernel interface names (the real / or a test's fake tree).
 
+use rustix::buffer::spare_capacity;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{open, Mode, OFlags, RawDir};
-use rustix::buffer::spare_capacity;
 use rustix::io::{read, Errno};
 use std::ffi::CString;
 use std::mem::MaybeUninit;

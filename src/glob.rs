@@ -281,7 +281,9 @@ fn set(pattern: &[u8], p: usize, c: u8) -> Option<Set> {
                 q += 1;
                 if get(q) == b':' && get(q + 1) == b']' {
                     let name = &pattern[p + 1..q];
-                    return Some(CLASSES.iter().position(|k| *k == name).map_or(Set::Bad, |i| Set::Has(class(i, c), q + 2)));
+                    return Some(
+                        CLASSES.iter().position(|k| *k == name).map_or(Set::Bad, |i| Set::Has(class(i, c), q + 2)),
+                    );
                 }
                 // Anything else makes the `[` an ordinary member.
                 if !name_byte(get(q)) {
@@ -317,7 +319,10 @@ fn name_byte(c: u8) -> bool {
     (b'a'..=b'y').contains(&c)
 }
 
-const CLASSES: [&[u8]; 12] = [b"alpha", b"digit", b"alnum", b"upper", b"lower", b"xdigit", b"space", b"blank", b"punct", b"cntrl", b"print", b"graph"];
+const CLASSES: [&[u8]; 12] = [
+    b"alpha", b"digit", b"alnum", b"upper", b"lower", b"xdigit", b"space", b"blank", b"punct", b"cntrl", b"print",
+    b"graph",
+];
 
 /// Whether `c` is in CLASSES[i] in the C locale.
 fn class(i: usize, c: u8) -> bool {
@@ -385,7 +390,21 @@ mod tests {
         for (p, t) in yes {
             assert!(matches(p.as_bytes(), t.as_bytes()), "{p} ~ {t}");
         }
-        let no: &[(&str, &str)] = &[("a?c", "ac"), ("[a-c]x", "dx"), ("[!a-c]x", "bx"), ("\\*", "a"), ("abc", "abcd"), ("*b", "a"), ("", "a"), ("[[:digit:]]", "a"), ("[![:alpha:]_]x", "_x"), ("[a-", "[a-"), ("**[[a-", "[[a-"), ("[a\\", "[a\\"), ("[a-\\", "[a-\\")];
+        let no: &[(&str, &str)] = &[
+            ("a?c", "ac"),
+            ("[a-c]x", "dx"),
+            ("[!a-c]x", "bx"),
+            ("\\*", "a"),
+            ("abc", "abcd"),
+            ("*b", "a"),
+            ("", "a"),
+            ("[[:digit:]]", "a"),
+            ("[![:alpha:]_]x", "_x"),
+            ("[a-", "[a-"),
+            ("**[[a-", "[[a-"),
+            ("[a\\", "[a\\"),
+            ("[a-\\", "[a-\\"),
+        ];
         let no2: &[(&str, &str)] = &[
             ("[[.a.]-]", "a"),
             ("[[:z:]]", "z"),

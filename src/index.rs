@@ -104,7 +104,8 @@ impl<'a> Index<'a> {
             at = next;
             // libkmod's add_value(): ordered by priority, a later value
             // before earlier ones of the same priority.
-            let pos = if sorted { out.iter().position(|&(p, _)| p >= priority).unwrap_or(out.len()) } else { out.len() };
+            let pos =
+                if sorted { out.iter().position(|&(p, _)| p >= priority).unwrap_or(out.len()) } else { out.len() };
             out.insert(pos, (priority, v));
         }
         Ok(())
@@ -169,7 +170,15 @@ impl<'a> Index<'a> {
 
     /// Below a wildcard: every key of the subtree is a pattern to try on
     /// `subkey` (index_mm_searchwild_all()).
-    fn all(&self, n: &Node<'a>, j: usize, path: &mut Vec<u8>, subkey: &[u8], out: &mut Vec<Value<'a>>, budget: &mut usize) -> Result<(), Corrupt> {
+    fn all(
+        &self,
+        n: &Node<'a>,
+        j: usize,
+        path: &mut Vec<u8>,
+        subkey: &[u8],
+        out: &mut Vec<Value<'a>>,
+        budget: &mut usize,
+    ) -> Result<(), Corrupt> {
         // Each node of a well-formed index is visited once and takes at
         // least one byte; more visits than bytes means a cycle.
         *budget = budget.checked_sub(1).ok_or(Corrupt)?;
@@ -203,7 +212,13 @@ impl<'a> Index<'a> {
         Ok(out)
     }
 
-    fn dump_node(&self, n: &Node<'a>, key: &mut Vec<u8>, out: &mut Vec<(Vec<u8>, Vec<Value<'a>>)>, budget: &mut usize) -> Result<(), Corrupt> {
+    fn dump_node(
+        &self,
+        n: &Node<'a>,
+        key: &mut Vec<u8>,
+        out: &mut Vec<(Vec<u8>, Vec<Value<'a>>)>,
+        budget: &mut usize,
+    ) -> Result<(), Corrupt> {
         *budget = budget.checked_sub(1).ok_or(Corrupt)?;
         if key.len() > MAX_KEY {
             return Err(Corrupt);
@@ -262,7 +277,11 @@ impl Writer {
             if j < n.prefix.len() {
                 // Split: this node keeps prefix[..j]; the rest moves to a
                 // child under the character prefix[j].
-                let tail = WNode { prefix: n.prefix[j + 1..].to_vec(), children: std::mem::take(&mut n.children), values: std::mem::take(&mut n.values) };
+                let tail = WNode {
+                    prefix: n.prefix[j + 1..].to_vec(),
+                    children: std::mem::take(&mut n.children),
+                    values: std::mem::take(&mut n.values),
+                };
                 let c = n.prefix[j];
                 n.prefix.truncate(j);
                 let at = self.nodes.len();
@@ -287,7 +306,11 @@ impl Writer {
                 }
                 Err(k) => {
                     n.children.insert(k, (c, at));
-                    self.nodes.push(WNode { prefix: key[i + 1..].to_vec(), children: Vec::new(), values: vec![(priority, value.to_vec())] });
+                    self.nodes.push(WNode {
+                        prefix: key[i + 1..].to_vec(),
+                        children: Vec::new(),
+                        values: vec![(priority, value.to_vec())],
+                    });
                     return false;
                 }
             }

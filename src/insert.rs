@@ -21,7 +21,13 @@ pub enum Failure {
 
 /// Loads the module in `fd` (the file `path`) with `params`. `flags` are
 /// finit_module's IGNORE flags. Returns how it went in, for `-v`.
-pub fn insert<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &OwnedFd, params: &CStr, flags: u32) -> Result<&'static str, Failure> {
+pub fn insert<K: Kernel>(
+    ctx: &mut Ctx<K>,
+    path: &[u8],
+    fd: &OwnedFd,
+    params: &CStr,
+    flags: u32,
+) -> Result<&'static str, Failure> {
     let mut magic = [0u8; 6];
     let n = rustix::io::pread(fd, &mut magic, 0).unwrap_or(0);
     let compressed = modfile::compression(&magic[..n]);
@@ -31,7 +37,8 @@ pub fn insert<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &OwnedFd, params: &C
     let by_kernel = compressed.is_some_and(|f| kernel_format(ctx) == Some(f));
     let mut result = Err(Errno::NOSYS);
     if compressed.is_none() || by_kernel {
-        result = ctx.k.finit_module(fd.as_fd(), params, flags | if by_kernel { MODULE_INIT_COMPRESSED_FILE } else { 0 });
+        result =
+            ctx.k.finit_module(fd.as_fd(), params, flags | if by_kernel { MODULE_INIT_COMPRESSED_FILE } else { 0 });
     }
     let fallback = match result {
         // Kernels before 3.8, or a seccomp filter: the old interface.
@@ -47,8 +54,13 @@ pub fn insert<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &OwnedFd, params: &C
             Err(errno) => Err(Failure::Kernel(errno, None)),
         };
     }
-    let mut img = modfile::read_module(fd, path).and_then(|data| modfile::decompressed(data, path)).map_err(Failure::File)?;
-    modfile::strip_for_force(&mut img, flags & MODULE_INIT_IGNORE_MODVERSIONS != 0, flags & MODULE_INIT_IGNORE_VERMAGIC != 0);
+    let mut img =
+        modfile::read_module(fd, path).and_then(|data| modfile::decompressed(data, path)).map_err(Failure::File)?;
+    modfile::strip_for_force(
+        &mut img,
+        flags & MODULE_INIT_IGNORE_MODVERSIONS != 0,
+        flags & MODULE_INIT_IGNORE_VERMAGIC != 0,
+    );
     match ctx.k.init_module(&img, params) {
         Ok(()) if compressed.is_some() => Ok(" with init_module(2), decompressed by modbox\n"),
         Ok(()) if result == Err(Errno::NOSYS) => Ok(" with init_module(2): finit_module(2) is not available\n"),
@@ -68,7 +80,14 @@ fn kernel_format<K: Kernel>(ctx: &Ctx<K>) -> Option<&'static str> {
 /// Says why a load failed, where kmod only says "see dmesg": what the kernel
 /// logged during the attempt (the missing symbol, the bad signature), and for
 /// ENOEXEC what is wrong with the file as modbox sees it.
-pub fn explain<K: Kernel>(ctx: &mut Ctx<K>, path: &[u8], fd: &OwnedFd, image: Option<Vec<u8>>, errno: Errno, log: &Kmsg) {
+pub fn explain<K: Kernel>(
+    ctx: &mut Ctx<K>,
+    path: &[u8],
+    fd: &OwnedFd,
+    image: Option<Vec<u8>>,
+    errno: Errno,
+    log: &Kmsg,
+) {
     for rec in log.records() {
         ctx.report(Error::KernelLog(rec));
     }

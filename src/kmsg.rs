@@ -64,8 +64,10 @@ fn record_text(line: &[u8]) -> Option<&[u8]> {
 mod tests {
     #[test]
     fn record_text() {
-        assert_eq!(super::record_text(b"4,1093,5582212,-;garp: Unknown symbol stp_proto_register (err -2)"),
-                   Some(&b"garp: Unknown symbol stp_proto_register (err -2)"[..]));
+        assert_eq!(
+            super::record_text(b"4,1093,5582212,-;garp: Unknown symbol stp_proto_register (err -2)"),
+            Some(&b"garp: Unknown symbol stp_proto_register (err -2)"[..])
+        );
         assert_eq!(super::record_text(b"6,1,2,-;a;b"), Some(&b"a;b"[..]));
         assert_eq!(super::record_text(b" SUBSYSTEM=x;y"), None);
         assert_eq!(super::record_text(b"garbage"), None);

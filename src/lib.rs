@@ -5,9 +5,9 @@
 
 pub mod applets;
 pub mod args;
+pub mod conffile;
 #[cfg(feature = "applet-modprobe")]
 pub mod config;
-pub mod conffile;
 pub mod ctx;
 pub mod decompress;
 pub mod depmod_conf;

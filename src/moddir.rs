@@ -102,12 +102,19 @@ fn sift_down<T: Ord>(v: &mut [T], mut i: usize, n: usize) {
     }
 }
 
-const TEXT: [&[u8]; 5] = [b"modules.dep", b"modules.builtin", b"modules.builtin.modinfo", b"modules.alias", b"modules.symbols"];
+const TEXT: [&[u8]; 5] =
+    [b"modules.dep", b"modules.builtin", b"modules.builtin.modinfo", b"modules.alias", b"modules.symbols"];
 const DEP: usize = 0;
 const BUILTIN: usize = 1;
 const BUILTIN_MODINFO: usize = 2;
 
-const BINS: [&[u8]; 5] = [b"modules.dep.bin", b"modules.alias.bin", b"modules.symbols.bin", b"modules.builtin.bin", b"modules.builtin.alias.bin"];
+const BINS: [&[u8]; 5] = [
+    b"modules.dep.bin",
+    b"modules.alias.bin",
+    b"modules.symbols.bin",
+    b"modules.builtin.bin",
+    b"modules.builtin.alias.bin",
+];
 const DEP_BIN: usize = 0;
 const BUILTIN_BIN: usize = 3;
 
@@ -212,7 +219,13 @@ impl ModDir {
             },
         };
         let colon = line.iter().position(|&c| c == b':').unwrap_or(line.len());
-        let deps = line.get(colon + 1..).unwrap_or_default().split(|&c| c == b' ' || c == b'\t').filter(|d| !d.is_empty()).map(|d| self.full(d)).collect();
+        let deps = line
+            .get(colon + 1..)
+            .unwrap_or_default()
+            .split(|&c| c == b' ' || c == b'\t')
+            .filter(|d| !d.is_empty())
+            .map(|d| self.full(d))
+            .collect();
         Ok(Some(Dep { path: self.full(&line[..colon]), deps }))
     }
 

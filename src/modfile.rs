@@ -55,7 +55,8 @@ fn section<'a, H: FileHeader<Endian = Endianness>>(image: &'a [u8], name: &[u8])
     let sections = header.sections(endian, image).ok()?;
     // kmod_elf_new(): a section-name table that does not end in a NUL makes
     // the whole file invalid, even for a name that comes before.
-    let names = sections.section(SectionIndex(header.shstrndx(endian, image).ok()? as usize)).ok()?.data(endian, image).ok()?;
+    let names =
+        sections.section(SectionIndex(header.shstrndx(endian, image).ok()? as usize)).ok()?.data(endian, image).ok()?;
     if names.last() != Some(&0) {
         return None;
     }
@@ -80,7 +81,11 @@ pub fn load(path: &[u8]) -> Result<Vec<u8>, Error> {
 pub fn decompressed(data: Vec<u8>, path: &[u8]) -> Result<Vec<u8>, Error> {
     match compression(&data) {
         None => Ok(data),
-        Some(format) => crate::decompress::decompress(format, &data).map_err(|what| Error::Decompress { path: path.to_vec(), format, what }),
+        Some(format) => crate::decompress::decompress(format, &data).map_err(|what| Error::Decompress {
+            path: path.to_vec(),
+            format,
+            what,
+        }),
     }
 }
 
@@ -187,7 +192,8 @@ fn layout_of<H: FileHeader<Endian = Endianness>>(image: &[u8]) -> Option<[u64; 7
     const RO_AFTER_INIT: u64 = 0x0020_0000;
     // (flags a section must have, flags it must not have), in the kernel's
     // order: text, rodata, ro_after_init, data.
-    const CLASSES: [(u64, u64); 4] = [(EXEC | ALLOC, 0), (ALLOC, WRITE), (RO_AFTER_INIT | ALLOC, 0), (WRITE | ALLOC, 0)];
+    const CLASSES: [(u64, u64); 4] =
+        [(EXEC | ALLOC, 0), (ALLOC, WRITE), (RO_AFTER_INIT | ALLOC, 0), (WRITE | ALLOC, 0)];
     let header = H::parse(image).ok()?;
     let endian = header.endian().ok()?;
     let sections = header.sections(endian, image).ok()?;

@@ -109,10 +109,17 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
     let mut beside = dir.to_vec();
     beside.push(b'/');
     beside.extend_from_slice(basename(&exe));
-    let same = |p: &[u8]| crate::file::cpath(b"", &[p]).ok().and_then(|c| rustix::fs::stat(c.as_c_str()).ok()).map(|st| (st.st_dev, st.st_ino));
+    let same = |p: &[u8]| {
+        crate::file::cpath(b"", &[p])
+            .ok()
+            .and_then(|c| rustix::fs::stat(c.as_c_str()).ok())
+            .map(|st| (st.st_dev, st.st_ino))
+    };
     let here = same(&beside);
     let target = if symbolic && here.is_some() && here == same(&exe) { basename(&exe).to_vec() } else { exe.clone() };
-    let (Ok(target_c), Ok(exe_c)) = (crate::file::cpath(b"", &[&target]), crate::file::cpath(b"", &[&exe])) else { return 1 };
+    let (Ok(target_c), Ok(exe_c)) = (crate::file::cpath(b"", &[&target]), crate::file::cpath(b"", &[&exe])) else {
+        return 1;
+    };
     let mut code = 0;
     for (name, _) in APPLETS {
         let mut link = dir.to_vec();
@@ -127,7 +134,10 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
         };
         match made {
             Ok(()) => {
-                out.bytes(&link).str(if symbolic { " -> " } else { " => " }).bytes(if symbolic { &target } else { &exe }).byte(b'\n');
+                out.bytes(&link)
+                    .str(if symbolic { " -> " } else { " => " })
+                    .bytes(if symbolic { &target } else { &exe })
+                    .byte(b'\n');
             }
             Err(errno) => {
                 Error::Link { path: link, errno }.report("modbox", err);

@@ -22,9 +22,15 @@ const HASHES: [&str; 9] = ["md4", "md5", "sha1", "rmd160", "sha256", "sha384", "
 pub fn parse(image: &[u8]) -> Option<Signature<'_>> {
     let body = image.strip_suffix(MAGIC)?;
     let (body, info) = body.split_at(body.len().checked_sub(12)?);
-    let (algo, hash, id_type, signer_len, key_id_len) = (info[0], info[1] as usize, info[2] as usize, info[3] as usize, info[4] as usize);
+    let (algo, hash, id_type, signer_len, key_id_len) =
+        (info[0], info[1] as usize, info[2] as usize, info[3] as usize, info[4] as usize);
     let sig_len = u32::from_be_bytes([info[8], info[9], info[10], info[11]]) as usize;
-    if algo >= 2 || hash >= HASHES.len() || id_type >= ID_TYPES.len() || sig_len == 0 || body.len() < signer_len + key_id_len + sig_len {
+    if algo >= 2
+        || hash >= HASHES.len()
+        || id_type >= ID_TYPES.len()
+        || sig_len == 0
+        || body.len() < signer_len + key_id_len + sig_len
+    {
         return None;
     }
     let (rest, sig) = body.split_at(body.len() - sig_len);
@@ -75,7 +81,7 @@ fn pkcs7(der: &[u8]) -> Option<Signature<'_>> {
     let (_, rest) = expect(signed, 0x02)?; // version
     let (_, rest) = expect(rest, SET)?; // digestAlgorithms
     let (_, mut rest) = expect(rest, SEQ)?; // contentInfo
-    // Optional [0] certificates and [1] crls, then the signerInfos.
+                                            // Optional [0] certificates and [1] crls, then the signerInfos.
     while let Some((0xa0 | 0xa1, _, next)) = tlv(rest) {
         rest = next;
     }
@@ -92,7 +98,13 @@ fn pkcs7(der: &[u8]) -> Option<Signature<'_>> {
     }
     let (_, rest) = expect(rest, SEQ)?; // digestEncryptionAlgorithm
     let (sig, _) = expect(rest, 0x04)?;
-    Some(Signature { id_type: "PKCS#7", signer: common_name(issuer), key_id: magnitude(serial), hash_algo: hash_name(oid)?, sig })
+    Some(Signature {
+        id_type: "PKCS#7",
+        signer: common_name(issuer),
+        key_id: magnitude(serial),
+        hash_algo: hash_name(oid)?,
+        sig,
+    })
 }
 
 /// libkmod's x509_name_to_str(): the commonName (2.5.4.3), or, as its loop

@@ -76,7 +76,8 @@ pub fn initstate<K: Kernel>(k: &K, name: &[u8]) -> Option<State> {
 
 /// Whether /sys/module/NAME is a directory.
 pub fn has_dir<K: Kernel>(k: &K, name: &[u8]) -> bool {
-    crate::name::plausible(name) && cpath(k.root(), &[b"/sys/module/", name]).ok().and_then(|p| stat_dir(&p)) == Some(true)
+    crate::name::plausible(name)
+        && cpath(k.root(), &[b"/sys/module/", name]).ok().and_then(|p| stat_dir(&p)) == Some(true)
 }
 
 /// kmod_module_get_refcnt(): the `refcnt` attribute, or the errno as a
@@ -95,7 +96,9 @@ fn read_long(path: &std::ffi::CString) -> Result<i64, Errno> {
     let sign = matches!(num.first(), Some(b'-' | b'+')) as usize;
     let digits = num[sign..].iter().take_while(|c| c.is_ascii_digit()).count();
     match num.get(sign + digits) {
-        Some(c) if digits > 0 && c.is_ascii_whitespace() => parse_num(&num[..sign + digits].strip_prefix(b"+").unwrap_or(&num[..sign + digits])).ok_or(Errno::RANGE),
+        Some(c) if digits > 0 && c.is_ascii_whitespace() => {
+            parse_num(&num[..sign + digits].strip_prefix(b"+").unwrap_or(&num[..sign + digits])).ok_or(Errno::RANGE)
+        }
         _ => Err(Errno::INVAL),
     }
 }

@@ -2,7 +2,7 @@
 //! /dev/log socket, facility daemon, priority err, as kmod's tools do with
 //! `openlog(name, LOG_CONS, LOG_DAEMON)`.
 
-use rustix::net::{socket, sendto, AddressFamily, SendFlags, SocketAddrUnix, SocketType};
+use rustix::net::{sendto, socket, AddressFamily, SendFlags, SocketAddrUnix, SocketType};
 
 /// Sends each line of `text` as one record. Returns false when no syslog
 /// daemon listens, so that the caller can fall back to stderr (LOG_CONS).

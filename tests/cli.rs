@@ -60,7 +60,13 @@ fn applet_as_first_argument_or_through_a_link() {
 fn unknown_applet_lists_the_known_ones() {
     let o = modbox(&["modprobe-ng"]);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(text(&o.stderr), format!("modbox: applet not found: modprobe-ng\nmodbox: the applets of this build are: {}\n", applets().join(" ")));
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "modbox: applet not found: modprobe-ng\nmodbox: the applets of this build are: {}\n",
+            applets().join(" ")
+        )
+    );
     assert!(o.stdout.is_empty());
     let o = modbox(&[]);
     assert_eq!(o.status.code(), Some(1));

@@ -15,7 +15,10 @@ const KVER: &str = "6.1.0-99-amd64";
 fn kmod_present() -> bool {
     let ok = Command::new("depmod").arg("--version").output().is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(), "MODBOX_REQUIRE_ORACLE is set but kmod's depmod is missing");
+        assert!(
+            std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(),
+            "MODBOX_REQUIRE_ORACLE is set but kmod's depmod is missing"
+        );
         eprintln!("skipping the comparison: no kmod depmod");
     }
     ok
@@ -43,9 +46,19 @@ fn run(tool: &str, t: &TempDir, args: &[&str]) -> Result {
     assert!(Command::new("cp").arg("-a").arg(t.path().join("lib")).arg(copy.path()).status().unwrap().success());
     let base = copy.path().to_str().unwrap();
     let args: Vec<String> = args.iter().map(|a| a.replace("{}", base)).collect();
-    let o = if tool == "kmod" { Command::new("depmod").args(&args).output() } else { Command::new(BIN).arg("depmod").args(&args).output() }.unwrap();
+    let o = if tool == "kmod" {
+        Command::new("depmod").args(&args).output()
+    } else {
+        Command::new(BIN).arg("depmod").args(&args).output()
+    }
+    .unwrap();
     let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(copy.path().join("lib/modules").join(KVER))
-        .map(|d| d.flatten().filter(|e| e.file_type().unwrap().is_file()).map(|e| (e.file_name().into_string().unwrap(), fs::read(e.path()).unwrap())).collect())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_type().unwrap().is_file())
+                .map(|e| (e.file_name().into_string().unwrap(), fs::read(e.path()).unwrap()))
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(base, "BASE");
@@ -57,11 +70,21 @@ fn same(t: &TempDir, args: &[&str]) -> Result {
     let ours = run("modbox", t, args);
     if kmod_present() {
         let theirs = run("kmod", t, args);
-        assert_eq!((ours.code, &ours.out, &ours.err), (theirs.code, &theirs.out, &theirs.err), "depmod {args:?}: status, stdout, stderr");
+        assert_eq!(
+            (ours.code, &ours.out, &ours.err),
+            (theirs.code, &theirs.out, &theirs.err),
+            "depmod {args:?}: status, stdout, stderr"
+        );
         let names = |r: &Result| r.files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
         assert_eq!(names(&ours), names(&theirs), "depmod {args:?}: files written");
         for (a, b) in ours.files.iter().zip(&theirs.files) {
-            assert!(a.1 == b.1, "depmod {args:?}: {} differs:\n--- modbox\n{}\n--- kmod\n{}", a.0, String::from_utf8_lossy(&a.1), String::from_utf8_lossy(&b.1));
+            assert!(
+                a.1 == b.1,
+                "depmod {args:?}: {} differs:\n--- modbox\n{}\n--- kmod\n{}",
+                a.0,
+                String::from_utf8_lossy(&a.1),
+                String::from_utf8_lossy(&b.1)
+            );
         }
     }
     ours
@@ -75,7 +98,14 @@ fn file<'a>(r: &'a Result, name: &str) -> &'a str {
 /// device node, and a module outside modules.order.
 fn chain() -> Vec<(&'static str, Vec<u8>)> {
     vec![
-        ("kernel/lib/a.ko", module(&["alias=pci:v00001234d*", "alias=char-major-10-200", "alias=devname:foo", "name=a"], &["a_fn", "a_other"], &[])),
+        (
+            "kernel/lib/a.ko",
+            module(
+                &["alias=pci:v00001234d*", "alias=char-major-10-200", "alias=devname:foo", "name=a"],
+                &["a_fn", "a_other"],
+                &[],
+            ),
+        ),
         ("kernel/lib/b-two.ko", module(&["alias=fs-b[x-z]", "softdep=pre: a"], &["b_fn"], &["a_fn", "printk"])),
         ("kernel/drivers/c.ko", module(&["alias=c-alias"], &[], &["b_fn", "a_other", "~weak_one"])),
         ("kernel/drivers/d.ko", module(&["alias=devname:lonely"], &["d_fn"], &[])),
@@ -90,7 +120,10 @@ fn chain_with_and_without_modules_order() {
     assert_eq!(r.code, Some(0));
     assert!(file(&r, "modules.dep").contains("kernel/drivers/c.ko: kernel/lib/b-two.ko kernel/lib/a.ko\n"));
     assert_eq!(file(&r, "modules.devname"), "# Device nodes to trigger on-demand module loading.\na foo c10:200\n");
-    t.write(&format!("lib/modules/{KVER}/modules.order"), b"kernel/drivers/c.ko\nkernel/lib/b-two.ko\nkernel/lib/a.ko\nkernel/drivers/d.ko\n");
+    t.write(
+        &format!("lib/modules/{KVER}/modules.order"),
+        b"kernel/drivers/c.ko\nkernel/lib/b-two.ko\nkernel/lib/a.ko\nkernel/drivers/d.ko\n",
+    );
     same(&t, &["-b", "{}", KVER]);
     // A last line without its newline: kmod ignores the whole file.
     t.write(&format!("lib/modules/{KVER}/modules.order"), b"kernel/lib/a.ko\nkernel/drivers/c.ko");
@@ -110,14 +143,55 @@ fn show_verbose_warn_and_files() {
     assert!(r.out.starts_with("kernel/"), "{}", r.out);
     assert!(r.files.is_empty());
     same(&t, &["-v", "-w", "-b", "{}", KVER]);
-    same(&t, &["-b", "{}", KVER, "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko", "{}/lib/modules/6.1.0-99-amd64/kernel/lib/b-two.ko"]);
+    same(
+        &t,
+        &[
+            "-b",
+            "{}",
+            KVER,
+            "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko",
+            "{}/lib/modules/6.1.0-99-amd64/kernel/lib/b-two.ko",
+        ],
+    );
     same(&t, &["-b", "{}", KVER, "relative/x.ko"]);
     // Two files of one name: kmod's library logs a line of its own first.
-    let two = run("modbox", &t, &["-b", "{}", KVER, "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko", "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko"]);
-    assert_eq!((two.code, two.err.lines().last()), (Some(1), Some("depmod: FATAL: could not add module BASE/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko: File exists")));
+    let two = run(
+        "modbox",
+        &t,
+        &[
+            "-b",
+            "{}",
+            KVER,
+            "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko",
+            "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko",
+        ],
+    );
+    assert_eq!(
+        (two.code, two.err.lines().last()),
+        (
+            Some(1),
+            Some("depmod: FATAL: could not add module BASE/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko: File exists")
+        )
+    );
     t.write(&format!("lib/modules/{KVER}/extra/a.ko"), &module(&[], &[], &[]));
-    let two = run("modbox", &t, &["-b", "{}", KVER, "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko", "{}/lib/modules/6.1.0-99-amd64/extra/a.ko"]);
-    assert_eq!((two.code, two.err.lines().last()), (Some(1), Some("depmod: FATAL: could not create module BASE/lib/modules/6.1.0-99-amd64/extra/a.ko: File exists")));
+    let two = run(
+        "modbox",
+        &t,
+        &[
+            "-b",
+            "{}",
+            KVER,
+            "{}/lib/modules/6.1.0-99-amd64/kernel/lib/a.ko",
+            "{}/lib/modules/6.1.0-99-amd64/extra/a.ko",
+        ],
+    );
+    assert_eq!(
+        (two.code, two.err.lines().last()),
+        (
+            Some(1),
+            Some("depmod: FATAL: could not create module BASE/lib/modules/6.1.0-99-amd64/extra/a.ko: File exists")
+        )
+    );
     same(&t, &["-b", "{}", "notaversion"]);
     same(&t, &["--frobnicate"]);
     same(&t, &["-Z"]);
@@ -202,7 +276,10 @@ fn corrupt_and_odd_modules() {
     files.push(("kernel/bad.ko.xz", b"\xfd7zXZ\0 but not really xz".to_vec()));
     files.push(("kernel/weird name.ko", module(&["alias=with space", "alias"], &[], &["nowhere_fn"])));
     files.push(("modules.builtin", b"kernel/fs/ext4.ko\n/bad/line.ko\nkernel/crypto/crc32c_generic.ko\n".to_vec()));
-    files.push(("modules.builtin.modinfo", b"ext4.alias=fs-ext4\0ext4.license=GPL\0crc32c_generic.alias=crypto-crc32c\0noperiod\0x.alias=a[b\0".to_vec()));
+    files.push((
+        "modules.builtin.modinfo",
+        b"ext4.alias=fs-ext4\0ext4.license=GPL\0crc32c_generic.alias=crypto-crc32c\0noperiod\0x.alias=a[b\0".to_vec(),
+    ));
     let t = tree(&files);
     let r = same(&t, &["-b", "{}", KVER]);
     assert!(r.err.contains("garbage.ko"), "{}", r.err);
@@ -229,7 +306,9 @@ fn symlink_loop_is_reported_once() {
 
 #[test]
 fn unreadable_module_as_an_unprivileged_user() {
-    if Command::new("setpriv").arg("--help").output().is_err() || !String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout).starts_with("0\n") {
+    if Command::new("setpriv").arg("--help").output().is_err()
+        || !String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout).starts_with("0\n")
+    {
         eprintln!("skipping: needs root and setpriv");
         return;
     }
@@ -239,7 +318,9 @@ fn unreadable_module_as_an_unprivileged_user() {
     Command::new("chmod").arg("-R").arg("a+rX").arg(t.path()).status().unwrap();
     fs::set_permissions(dir.join("kernel/lib/a.ko"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
     let base = t.path().to_str().unwrap();
-    let nobody = |cmd: &[&str]| Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups"]).args(cmd).output().unwrap();
+    let nobody = |cmd: &[&str]| {
+        Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups"]).args(cmd).output().unwrap()
+    };
     let ours = nobody(&[BIN, "depmod", "-n", "-b", base, KVER]);
     let err = String::from_utf8_lossy(&ours.stderr);
     assert!(err.contains("a.ko: Permission denied"), "{err}");
@@ -259,8 +340,12 @@ fn failed_writes_leave_the_old_index() {
     let base = t.path().to_str().unwrap().to_string();
     let dir = t.path().join(format!("lib/modules/{KVER}"));
     let listing = |d: &Path| {
-        let mut v: Vec<(String, Vec<u8>)> =
-            fs::read_dir(d).unwrap().flatten().filter(|e| e.file_type().unwrap().is_file()).map(|e| (e.file_name().into_string().unwrap(), fs::read(e.path()).unwrap())).collect();
+        let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| (e.file_name().into_string().unwrap(), fs::read(e.path()).unwrap()))
+            .collect();
         v.sort();
         v
     };
@@ -286,13 +371,30 @@ fn failed_writes_leave_the_old_index() {
     // 1. A file size limit (as a full disk would) stops the writing part
     //    way through the set: modules.dep fits, the alias index does not.
     for i in 0..60 {
-        t.write(&format!("lib/modules/{KVER}/kernel/many/m{i}.ko"), &module(&[&format!("alias=pci:v0000{i:04}d*sv*sd*bc*sc*i*")], &[], &[]));
+        t.write(
+            &format!("lib/modules/{KVER}/kernel/many/m{i}.ko"),
+            &module(&[&format!("alias=pci:v0000{i:04}d*sv*sd*bc*sc*i*")], &[], &[]),
+        );
     }
-    let o = Command::new("sh").args(["-c", &format!("trap '' XFSZ; ulimit -f 2; exec {BIN} depmod -b {base} {KVER}")]).output().unwrap();
+    let o = Command::new("sh")
+        .args(["-c", &format!("trap '' XFSZ; ulimit -f 2; exec {BIN} depmod -b {base} {KVER}")])
+        .output()
+        .unwrap();
     check("file size limit", o, "File too large");
 
     // 2. A read-only bind mount of the directory (needs mount namespaces).
-    let ro = Command::new("unshare").args(["-m", "sh", "-c", &format!("mount --bind {0} {0} && mount -o remount,bind,ro {0} && exec {BIN} depmod -b {base} {KVER}", dir.display())]).output().unwrap();
+    let ro = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            &format!(
+                "mount --bind {0} {0} && mount -o remount,bind,ro {0} && exec {BIN} depmod -b {base} {KVER}",
+                dir.display()
+            ),
+        ])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&ro.stderr);
     if err.starts_with("unshare:") || err.starts_with("mount:") {
         eprintln!("skipping the read-only mount: {err}");

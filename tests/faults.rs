@@ -50,7 +50,10 @@ fn have(cmd: &str, arg: &str) -> bool {
 fn kmod_present() -> bool {
     let ok = have("modprobe", "--version") && have("modinfo", "--version");
     if !ok {
-        assert!(std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(), "MODBOX_REQUIRE_ORACLE is set but kmod is missing");
+        assert!(
+            std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(),
+            "MODBOX_REQUIRE_ORACLE is set but kmod is missing"
+        );
         eprintln!("kmod missing: only modbox's readers are checked");
     }
     ok
@@ -62,7 +65,9 @@ struct Rng(u64);
 
 impl Rng {
     fn new() -> Rng {
-        let seed = std::env::var("MODBOX_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+        let seed = std::env::var("MODBOX_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+        });
         eprintln!("MODBOX_FAULT_SEED={seed}");
         Rng(seed)
     }
@@ -96,7 +101,11 @@ fn temps(dir: &Path) -> Vec<String> {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().into_string().unwrap())
-        .filter(|n| n.starts_with("modules.") && !INDEX.contains(&n.as_str()) && !["modules.order", "modules.builtin", "modules.builtin.modinfo"].contains(&n.as_str()))
+        .filter(|n| {
+            n.starts_with("modules.")
+                && !INDEX.contains(&n.as_str())
+                && !["modules.order", "modules.builtin", "modules.builtin.modinfo"].contains(&n.as_str())
+        })
         .collect();
     v.sort();
     v
@@ -145,21 +154,38 @@ fn synthetic(tag: &str, n: usize) -> Tree {
         let export = format!("fsym_{i}");
         let need = format!("fsym_{}", i / 2);
         let needs: Vec<&str> = if i > 0 { vec![&need, "printk"] } else { vec!["printk"] };
-        root.write(&format!("lib/modules/{kver}/kernel/drivers/g{}/fm{i}.ko", i % 10), &module(&info, &[&export], &needs));
+        root.write(
+            &format!("lib/modules/{kver}/kernel/drivers/g{}/fm{i}.ko", i % 10),
+            &module(&info, &[&export], &needs),
+        );
     }
     // As a kernel package has them (without, depmod warns about each).
     let order: String = (0..n).map(|i| format!("kernel/drivers/g{}/fm{i}.ko\n", i % 10)).collect();
     root.write(&format!("lib/modules/{kver}/modules.order"), order.as_bytes());
     root.write(&format!("lib/modules/{kver}/modules.builtin"), b"kernel/fs/ext4/ext4.ko\n");
     root.write(&format!("lib/modules/{kver}/modules.builtin.modinfo"), b"ext4.alias=fs-ext4\0ext4.license=GPL\0");
-    let names = ["fm1", &format!("fm{}", n - 1), &format!("fs-fm{}", n / 2), "symbol:fsym_7", "faultnew", "faultnew-alias", "symbol:faultnew_fn", "devname:faultnew", "no-such-module"].map(String::from).to_vec();
+    let names = [
+        "fm1",
+        &format!("fm{}", n - 1),
+        &format!("fs-fm{}", n / 2),
+        "symbol:fsym_7",
+        "faultnew",
+        "faultnew-alias",
+        "symbol:faultnew_fn",
+        "devname:faultnew",
+        "no-such-module",
+    ]
+    .map(String::from)
+    .to_vec();
     Tree { root, kver, names, uses: "fsym_3" }
 }
 
 /// A hard-linked copy of Debian's 6.1 tree from the kernel cache (4,000
 /// plain modules: a run lasts long enough to be stopped anywhere), or None.
 fn debian_tree(tag: &str) -> Option<Tree> {
-    let cache = std::env::var_os("MODBOX_CACHE").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache"));
+    let cache = std::env::var_os("MODBOX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache"));
     let mut found = None;
     for pkg in fs::read_dir(cache.join("kernels")).into_iter().flatten().flatten() {
         if !pkg.path().join(".complete").exists() {
@@ -172,7 +198,10 @@ fn debian_tree(tag: &str) -> Option<Tree> {
         }
     }
     let Some(tree) = found else {
-        assert!(std::env::var_os("MODBOX_REQUIRE_TREES").is_none(), "MODBOX_REQUIRE_TREES is set but {cache:?} has no 6.1 tree");
+        assert!(
+            std::env::var_os("MODBOX_REQUIRE_TREES").is_none(),
+            "MODBOX_REQUIRE_TREES is set but {cache:?} has no 6.1 tree"
+        );
         eprintln!("no Debian 6.1 tree in {cache:?} (initramfs/fetch-kernel 6.1): a synthetic tree instead");
         return None;
     };
@@ -184,9 +213,22 @@ fn debian_tree(tag: &str) -> Option<Tree> {
     for f in INDEX {
         let _ = fs::remove_file(root.path().join("lib/modules").join(&kver).join(f));
     }
-    let names = ["8021q", "bridge", "dummy", "snd-hda-intel", "rtnl-link-vlan", "pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00", "symbol:llc_sap_open", "faultnew", "faultnew-alias", "symbol:faultnew_fn", "devname:faultnew", "no-such-module"]
-        .map(String::from)
-        .to_vec();
+    let names = [
+        "8021q",
+        "bridge",
+        "dummy",
+        "snd-hda-intel",
+        "rtnl-link-vlan",
+        "pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00",
+        "symbol:llc_sap_open",
+        "faultnew",
+        "faultnew-alias",
+        "symbol:faultnew_fn",
+        "devname:faultnew",
+        "no-such-module",
+    ]
+    .map(String::from)
+    .to_vec();
     Some(Tree { root, kver, names, uses: "llc_sap_open" })
 }
 
@@ -306,7 +348,18 @@ impl Checker {
     /// ones, and learns the new index; leaves the old one in place.
     /// Returns the checker and how long a whole run takes.
     fn new(t: &Tree) -> (Checker, Duration) {
-        let mut c = Checker { kver: t.kver.clone(), names: t.names.clone(), conf: TempDir::new("faults-conf"), kmod: kmod_present(), old: Vec::new(), new: Vec::new(), old_answers: Vec::new(), new_answers: Vec::new(), seen: HashSet::new(), tally: BTreeMap::new() };
+        let mut c = Checker {
+            kver: t.kver.clone(),
+            names: t.names.clone(),
+            conf: TempDir::new("faults-conf"),
+            kmod: kmod_present(),
+            old: Vec::new(),
+            new: Vec::new(),
+            old_answers: Vec::new(),
+            new_answers: Vec::new(),
+            seen: HashSet::new(),
+            tally: BTreeMap::new(),
+        };
         let r = run_until(depmod(t), &t.dir(), Trigger::Never, None);
         assert!(r.status.success(), "depmod: {}", r.describe());
         c.old = read_index(&t.dir());
@@ -318,7 +371,11 @@ impl Checker {
         c.new_answers = c.answers(t.root.path());
         for (i, f) in INDEX.iter().enumerate() {
             let same = c.old[i] == c.new[i];
-            assert_eq!(same, f.starts_with("modules.builtin"), "{f}: old and new should differ exactly outside the built-in indexes");
+            assert_eq!(
+                same,
+                f.starts_with("modules.builtin"),
+                "{f}: old and new should differ exactly outside the built-in indexes"
+            );
         }
         assert!(c.old_answers != c.new_answers);
         write_index(&t.dir(), &c.old);
@@ -330,16 +387,38 @@ impl Checker {
         let b = base.to_str().unwrap();
         let conf = self.conf.path().to_str().unwrap();
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        let mp = |extra: &[&str]| -> Vec<String> { ["modprobe", "-d", b, "-S", &self.kver, "-C", conf].iter().chain(extra).chain(&names).map(|s| s.to_string()).collect() };
-        let mut cmds = vec![mp(&["-a", "--show-depends"]), mp(&["-a", "-R"]), ["modprobe", "-d", b, "-S", &self.kver, "-C", conf, "-c"].map(String::from).to_vec()];
-        cmds.push(["modinfo", "-b", b, "-k", &self.kver, "-F", "filename"].iter().chain(&names).map(|s| s.to_string()).collect());
+        let mp = |extra: &[&str]| -> Vec<String> {
+            ["modprobe", "-d", b, "-S", &self.kver, "-C", conf]
+                .iter()
+                .chain(extra)
+                .chain(&names)
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let mut cmds = vec![
+            mp(&["-a", "--show-depends"]),
+            mp(&["-a", "-R"]),
+            ["modprobe", "-d", b, "-S", &self.kver, "-C", conf, "-c"].map(String::from).to_vec(),
+        ];
+        cmds.push(
+            ["modinfo", "-b", b, "-k", &self.kver, "-F", "filename"]
+                .iter()
+                .chain(&names)
+                .map(|s| s.to_string())
+                .collect(),
+        );
         let mut v = Vec::new();
         for tool in ["modbox", "kmod"] {
             if tool == "kmod" && !self.kmod {
                 continue;
             }
             for args in &cmds {
-                let o = if tool == "kmod" { Command::new(&args[0]).args(&args[1..]).output() } else { Command::new(BIN).args(args).output() }.unwrap();
+                let o = if tool == "kmod" {
+                    Command::new(&args[0]).args(&args[1..]).output()
+                } else {
+                    Command::new(BIN).args(args).output()
+                }
+                .unwrap();
                 let clean = |s: &[u8]| String::from_utf8_lossy(s).replace(b, "BASE");
                 v.push((format!("{tool} {}", args[0]), o.status.code(), clean(&o.stdout), clean(&o.stderr)));
             }
@@ -356,7 +435,11 @@ impl Checker {
         let mut new_files = Vec::new();
         for (i, f) in INDEX.iter().enumerate() {
             let (is_old, is_new) = (now[i] == self.old[i], now[i] == self.new[i]);
-            assert!(is_old || is_new, "{ctx}: {f} is neither the old file nor the new one ({} bytes)", now[i].as_ref().map_or(0, |d| d.len()));
+            assert!(
+                is_old || is_new,
+                "{ctx}: {f} is neither the old file nor the new one ({} bytes)",
+                now[i].as_ref().map_or(0, |d| d.len())
+            );
             if is_new && !is_old {
                 new_files.push(*f);
             }
@@ -385,7 +468,8 @@ impl Checker {
                     State::Old => assert!(lines[0].ends_with("; the old index files are left as they were"), "{ctx}"),
                     State::Mixed => {
                         assert!(allow.mixed, "{ctx}: failed and left a mixed set (new: {new_files:?})");
-                        let before: Vec<&str> = INDEX[..failed].iter().filter(|f| !f.starts_with("modules.builtin")).copied().collect();
+                        let before: Vec<&str> =
+                            INDEX[..failed].iter().filter(|f| !f.starts_with("modules.builtin")).copied().collect();
                         assert_eq!(new_files, before, "{ctx}: not the files before the failed one");
                         assert!(lines[0].contains("run depmod again"), "{ctx}: a mixed set not reported as such");
                     }
@@ -419,7 +503,9 @@ impl Checker {
         let kind = match (r.status.code(), state) {
             (Some(0), _) => "finished".to_string(),
             (Some(c), s) => format!("failed (exit {c}), {s:?} index, {} temporary files left", left.len()),
-            (None, s) => format!("killed, {s:?} index, {} temporary files", if left.is_empty() { "no" } else { "some" }),
+            (None, s) => {
+                format!("killed, {s:?} index, {} temporary files", if left.is_empty() { "no" } else { "some" })
+            }
         };
         *self.tally.entry(kind).or_default() += 1;
         state
@@ -443,7 +529,17 @@ impl Checker {
 
 fn same_answers(got: &Answers, want: &Answers, ctx: &str, when: &str) {
     for (g, w) in got.iter().zip(want) {
-        assert!(g == w, "{ctx}: {} does not answer as {when}:\n--- now ({:?})\n{}{}\n--- {when} ({:?})\n{}{}", g.0, g.1, g.2.chars().take(2000).collect::<String>(), g.3, w.1, w.2.chars().take(2000).collect::<String>(), w.3);
+        assert!(
+            g == w,
+            "{ctx}: {} does not answer as {when}:\n--- now ({:?})\n{}{}\n--- {when} ({:?})\n{}{}",
+            g.0,
+            g.1,
+            g.2.chars().take(2000).collect::<String>(),
+            g.3,
+            w.1,
+            w.2.chars().take(2000).collect::<String>(),
+            w.3
+        );
     }
 }
 
@@ -452,7 +548,17 @@ impl Tree {
     /// aliases, a device node and a softdep: modules.dep, .alias, .symbols,
     /// .softdep and .devname all change.
     fn write_new_module(&self) {
-        let m = module(&["alias=faultnew-alias", "alias=devname:faultnew", "alias=char-major-10-250", "softdep=pre: faultnew-pre", "license=GPL"], &["faultnew_fn"], &[self.uses]);
+        let m = module(
+            &[
+                "alias=faultnew-alias",
+                "alias=devname:faultnew",
+                "alias=char-major-10-250",
+                "softdep=pre: faultnew-pre",
+                "license=GPL",
+            ],
+            &["faultnew_fn"],
+            &[self.uses],
+        );
         self.root.write(&format!("lib/modules/{}/extra/faultnew.ko", self.kver), &m);
     }
 }
@@ -468,7 +574,8 @@ fn killed_at_any_point() {
     eprintln!("a whole run takes {took:?}");
     let mut rng = Rng::new();
     let n = 12;
-    let mut triggers: Vec<Trigger> = (0..n).map(|i| Trigger::After(took.mul_f64((i as f64 + rng.unit()) / n as f64))).collect();
+    let mut triggers: Vec<Trigger> =
+        (0..n).map(|i| Trigger::After(took.mul_f64((i as f64 + rng.unit()) / n as f64))).collect();
     triggers.extend([Trigger::Temps(1), Trigger::Temps(5), Trigger::Temps(10), Trigger::Renamed]);
     for (i, trig) in triggers.into_iter().enumerate() {
         let r = run_until(depmod(&t), &t.dir(), trig, None);
@@ -489,13 +596,17 @@ fn killed_at_any_point() {
 #[test]
 fn every_step_of_the_writing_fails_or_is_the_last() {
     if !have("strace", "-V") || !have("taskset", "--version") {
-        assert!(std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(), "MODBOX_REQUIRE_ORACLE is set but strace or taskset is missing");
+        assert!(
+            std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(),
+            "MODBOX_REQUIRE_ORACLE is set but strace or taskset is missing"
+        );
         eprintln!("skipping: no strace or taskset");
         return;
     }
     let t = synthetic("faults-strace", 300);
     let (mut c, _) = Checker::new(&t);
-    let calls = ["openat", "write", "fsync", "fdatasync", "renameat", "renameat2", "rename", "unlinkat", "flock", "close"];
+    let calls =
+        ["openat", "write", "fsync", "fdatasync", "renameat", "renameat2", "rename", "unlinkat", "flock", "close"];
     let log = t.root.path().join("strace.log");
     let traced = |extra: &[String]| {
         let mut cmd = Command::new("taskset");
@@ -505,7 +616,12 @@ fn every_step_of_the_writing_fails_or_is_the_last() {
     };
     // A run under strace: which of those calls the writing makes, each as
     // (call, its number among the calls of that name).
-    let r = run_until(traced(&["-o".into(), log.to_str().unwrap().into(), format!("-etrace={}", calls.join(","))]), &t.dir(), Trigger::Never, None);
+    let r = run_until(
+        traced(&["-o".into(), log.to_str().unwrap().into(), format!("-etrace={}", calls.join(","))]),
+        &t.dir(),
+        Trigger::Never,
+        None,
+    );
     assert!(r.status.success(), "{}", r.describe());
     write_index(&t.dir(), &c.old);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -535,10 +651,25 @@ fn every_step_of_the_writing_fails_or_is_the_last() {
         };
         for inject in [format!("error={errno}"), "signal=KILL".to_string()] {
             let what = format!("{name} #{n} ({}...) with {inject}", call.chars().take(90).collect::<String>());
-            let r = run_until(traced(&["-o".into(), "/dev/null".into(), format!("-etrace={name}"), format!("-einject={name}:{inject}:when={n}")]), &t.dir(), Trigger::Never, None);
+            let r = run_until(
+                traced(&[
+                    "-o".into(),
+                    "/dev/null".into(),
+                    format!("-etrace={name}"),
+                    format!("-einject={name}:{inject}:when={n}"),
+                ]),
+                &t.dir(),
+                Trigger::Never,
+                None,
+            );
             // Only a rename fails part-way through the set; the failing call
             // names its errno.
-            c.verify(&what, t.root.path(), &r, Allow { mixed: name.starts_with("rename") || inject.starts_with("signal"), temps: false });
+            c.verify(
+                &what,
+                t.root.path(),
+                &r,
+                Allow { mixed: name.starts_with("rename") || inject.starts_with("signal"), temps: false },
+            );
             if r.status.code() == Some(1) {
                 let text = match errno {
                     "ENOSPC" => "No space left on device",
@@ -580,7 +711,11 @@ fn remount_run(script: &str, out: &TempDir) -> Option<(i32, Run)> {
         return None;
     }
     let code: i32 = fs::read_to_string(out.path().join("rc")).unwrap().trim().parse().unwrap();
-    let r = Run { status: ExitStatus::from_raw(code << 8), err: fs::read_to_string(out.path().join("err")).unwrap(), took: Duration::ZERO };
+    let r = Run {
+        status: ExitStatus::from_raw(code << 8),
+        err: fs::read_to_string(out.path().join("err")).unwrap(),
+        took: Duration::ZERO,
+    };
     Some((code, r))
 }
 
@@ -597,7 +732,12 @@ fn full_file_system() {
     fs::create_dir_all(&d).unwrap();
     let pages = |v: &Index| v.iter().map(|f| f.as_ref().unwrap().len().div_ceil(4096)).sum::<usize>();
     // Everything copied in (the package's files too) fills old_pages.
-    let old_pages: usize = fs::read_dir(t.dir()).unwrap().flatten().filter(|e| e.file_type().unwrap().is_file()).map(|e| (e.metadata().unwrap().len() as usize).div_ceil(4096)).sum();
+    let old_pages: usize = fs::read_dir(t.dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| (e.metadata().unwrap().len() as usize).div_ceil(4096))
+        .sum();
     let new_pages = pages(&c.new);
     let mut cases: Vec<(String, bool)> = Vec::new();
     for frac in [0.0, 0.2, 0.5, 0.8, 0.95, 1.0] {
@@ -628,7 +768,11 @@ fn full_file_system() {
         let Some(o) = in_namespace(&script) else { return };
         assert!(o.status.success(), "{opt}: {}", String::from_utf8_lossy(&o.stderr));
         let code: i32 = fs::read_to_string(view.path().join("rc")).unwrap().trim().parse().unwrap();
-        let r = Run { status: ExitStatus::from_raw(code << 8), err: fs::read_to_string(view.path().join("err")).unwrap(), took: Duration::ZERO };
+        let r = Run {
+            status: ExitStatus::from_raw(code << 8),
+            err: fs::read_to_string(view.path().join("err")).unwrap(),
+            took: Duration::ZERO,
+        };
         let what = format!("tmpfs {opt} (case {i})");
         c.verify(&what, view.path(), &r, Allow::default());
         if code == 0 {
@@ -660,7 +804,10 @@ fn read_only_while_running() {
     let d = t.dir();
     let ms = took.as_millis() as u64;
     let mut rng = Rng::new();
-    let mut triggers: Vec<String> = [0.3, 0.6, 0.9, 0.97].iter().map(|f| format!("sleep {:.3}", (ms as f64 * (f + 0.03 * rng.unit())) / 1000.0)).collect();
+    let mut triggers: Vec<String> = [0.3, 0.6, 0.9, 0.97]
+        .iter()
+        .map(|f| format!("sleep {:.3}", (ms as f64 * (f + 0.03 * rng.unit())) / 1000.0))
+        .collect();
     triggers.push(format!("until ls {} | grep -q '[.]tmp$' || ! kill -0 $p 2>/dev/null; do :; done", d.display()));
     let out = TempDir::new("faults-ro-out");
     for trig in &triggers {
@@ -694,7 +841,10 @@ fn read_only_while_running() {
 #[test]
 fn read_only_while_writing() {
     if !have("strace", "-V") {
-        assert!(std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(), "MODBOX_REQUIRE_ORACLE is set but strace is missing");
+        assert!(
+            std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(),
+            "MODBOX_REQUIRE_ORACLE is set but strace is missing"
+        );
         eprintln!("skipping: no strace");
         return;
     }
@@ -703,8 +853,13 @@ fn read_only_while_writing() {
     let d = t.dir().display().to_string();
     let out = TempDir::new("faults-ro-slow-out");
     let live = "! kill -0 $p 2>/dev/null";
-    let mut triggers: Vec<String> = [1, 5, 10].iter().map(|k| format!("until [ $(ls {d} | grep -c '[.]tmp$') -ge {k} ] || {live}; do :; done")).collect();
-    triggers.push(format!("i=$(stat -c %i {d}/modules.dep); until [ $(stat -c %i {d}/modules.dep) != $i ] || {live}; do :; done"));
+    let mut triggers: Vec<String> = [1, 5, 10]
+        .iter()
+        .map(|k| format!("until [ $(ls {d} | grep -c '[.]tmp$') -ge {k} ] || {live}; do :; done"))
+        .collect();
+    triggers.push(format!(
+        "i=$(stat -c %i {d}/modules.dep); until [ $(stat -c %i {d}/modules.dep) != $i ] || {live}; do :; done"
+    ));
     for trig in &triggers {
         let script = format!(
             "mount --bind {d} {d} || exit 99; strace -f -qq -o /dev/null -e trace=unlinkat,renameat -e inject=unlinkat,renameat:delay_enter=30000 {BIN} depmod -b {base} {kver} 2>{o}/err & p=$!; {trig}; until mount -o remount,bind,ro {d} 2>/dev/null; do :; done; wait $p; echo $? >{o}/rc",
@@ -728,7 +883,9 @@ fn read_only_while_writing() {
 /// the permission is back, the next run finishes and removes what was left.
 #[test]
 fn unwritable_while_running() {
-    if !have("setpriv", "--version") || !String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout).starts_with("0\n") {
+    if !have("setpriv", "--version")
+        || !String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout).starts_with("0\n")
+    {
         eprintln!("skipping: needs root and setpriv");
         return;
     }

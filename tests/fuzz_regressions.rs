@@ -57,7 +57,21 @@ fn glob_agrees_with_fnmatch_on_generated_brackets() {
     };
     // Pieces of classes, equivalence classes and collating elements, whole
     // and cut, so that the malformed ones come up as often as the others.
-    let pieces: [&[u8]; 13] = [b"[:alpha:]", b"[:foo:]", b"[:z:]", b"[=a=]", b"[.a.]", b"[.ax.]", b"[:", b":]", b"[=", b"=]", b"[.", b".]", b"-]"];
+    let pieces: [&[u8]; 13] = [
+        b"[:alpha:]",
+        b"[:foo:]",
+        b"[:z:]",
+        b"[=a=]",
+        b"[.a.]",
+        b"[.ax.]",
+        b"[:",
+        b":]",
+        b"[=",
+        b"=]",
+        b"[.",
+        b".]",
+        b"-]",
+    ];
     for _ in 0..200_000 {
         let mut input = Vec::new();
         for _ in 0..1 + next(10) {

@@ -26,7 +26,13 @@ fn force_sets_both_ignore_flags() {
     for flag in ["-f", "--force"] {
         let r = run(insmod, "insmod", FakeKernel::new(), &[flag, &m]);
         assert_eq!(r.code, 0);
-        assert_eq!(r.k.calls, vec![Call::Finit { params: "".into(), flags: MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC }]);
+        assert_eq!(
+            r.k.calls,
+            vec![Call::Finit {
+                params: "".into(),
+                flags: MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC
+            }]
+        );
     }
 }
 
@@ -112,7 +118,10 @@ fn kernel_log_of_the_attempt_is_shown() {
     let m = module(&d, "6.1.0-99-amd64 SMP ");
     let mut k = FakeKernel::new();
     k.finit.push_back(Err(Errno::NOENT));
-    k.log_on_load = vec!["garp: Unknown symbol stp_proto_register (err -2)".into(), "garp: Unknown symbol stp_proto_unregister (err -2)".into()];
+    k.log_on_load = vec![
+        "garp: Unknown symbol stp_proto_register (err -2)".into(),
+        "garp: Unknown symbol stp_proto_unregister (err -2)".into(),
+    ];
     let r = run(insmod, "insmod", k, &[&m]);
     assert_eq!(
         r.err,
@@ -201,7 +210,11 @@ fn compressed_files_go_to_a_kernel_that_decompresses_them() {
     k.root.write("/sys/module/compression", b"xz\n");
     k.finit.push_back(Err(Errno::NOEXEC));
     let r = run(insmod, "insmod", k, &[&xz]);
-    assert!(r.err.ends_with(&format!("insmod: ERROR: {xz} is xz-compressed and the kernel could not decompress it\n")), "{}", r.err);
+    assert!(
+        r.err.ends_with(&format!("insmod: ERROR: {xz} is xz-compressed and the kernel could not decompress it\n")),
+        "{}",
+        r.err
+    );
     // Another format than the kernel's, or a kernel without decompression:
     // modbox decompresses, and a corrupt stream never reaches the kernel.
     for (file, compression) in [(&gz, Some("xz\n")), (&xz, None)] {

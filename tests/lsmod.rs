@@ -27,7 +27,8 @@ fn samples() -> Vec<PathBuf> {
 fn build_tree(sample: &Path, root: &TempDir) {
     let text = fs::read_to_string(sample).unwrap();
     let mut proc = String::new();
-    let directives: Vec<Vec<&str>> = text.lines().filter_map(|l| l.strip_prefix('#')).map(|l| l.split(' ').collect()).collect();
+    let directives: Vec<Vec<&str>> =
+        text.lines().filter_map(|l| l.strip_prefix('#')).map(|l| l.split(' ').collect()).collect();
     let has = |d: &str, name: &str| directives.iter().any(|v| v[0] == d && v[1] == name);
     root.mkdir("/sys/module");
     for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -50,12 +51,18 @@ fn build_tree(sample: &Path, root: &TempDir) {
         }
         match directives.iter().find(|v| v[0] == "coresize" && v[1] == name) {
             Some(v) => drop(root.write(&format!("{dir}/coresize"), format!("{}\n", v[2]).as_bytes())),
-            None if !has("no-coresize", name) => drop(root.write(&format!("{dir}/coresize"), format!("{size}\n").as_bytes())),
+            None if !has("no-coresize", name) => {
+                drop(root.write(&format!("{dir}/coresize"), format!("{size}\n").as_bytes()))
+            }
             None => {}
         }
         root.mkdir(&format!("{dir}/holders"));
         for h in holders.trim_end_matches(',').split(',').filter(|h| *h != "-" && *h != "[permanent]") {
-            std::os::unix::fs::symlink(format!("../../{h}"), root.path().join(format!("sys/module/{name}/holders/{h}"))).unwrap();
+            std::os::unix::fs::symlink(
+                format!("../../{h}"),
+                root.path().join(format!("sys/module/{name}/holders/{h}")),
+            )
+            .unwrap();
         }
     }
     root.write("/proc/modules", proc.as_bytes());
@@ -123,7 +130,10 @@ fn identical_to_kmod_on_the_same_tree() {
 #[test]
 fn errors_and_arguments() {
     let r = run(lsmod, "lsmod", FakeKernel::new(), &[]);
-    assert_eq!((r.code, r.out.as_str(), r.err.as_str()), (1, "", "Error: could not get list of modules: No such file or directory\n"));
+    assert_eq!(
+        (r.code, r.out.as_str(), r.err.as_str()),
+        (1, "", "Error: could not get list of modules: No such file or directory\n")
+    );
     let r = run(lsmod, "lsmod", FakeKernel::new(), &["x"]);
     assert_eq!((r.code, r.err.as_str()), (1, "Usage: lsmod\n"));
     let r = run(lsmod, "lsmod", FakeKernel::new(), &["--help"]);

@@ -7,14 +7,32 @@ fn module_bytes() -> Vec<u8> {
     // synthetic one.
     match cached_module("kernel/drivers/net/dummy.ko") {
         Some(p) => std::fs::read(p).unwrap(),
-        None => elf_module(&["license=GPL", "parm=numdummies:Number", "parmtype=numdummies:int", "vermagic=6.1.0 SMP "], true),
+        None => elf_module(
+            &["license=GPL", "parm=numdummies:Number", "parmtype=numdummies:int", "vermagic=6.1.0 SMP "],
+            true,
+        ),
     }
 }
 
 #[test]
 fn synthetic_module_in_kmod_format() {
     let d = TempDir::new("mi");
-    let m = d.write("x.ko", &elf_module(&["alias=a-b", "parm=debug:Debug level", "parmtype=debug:int", "parmtype=only_type:charp", "parm=only_desc:Text", "a_key_longer_than_15=v", "flag", "vermagic=6.1.0 SMP "], true));
+    let m = d.write(
+        "x.ko",
+        &elf_module(
+            &[
+                "alias=a-b",
+                "parm=debug:Debug level",
+                "parmtype=debug:int",
+                "parmtype=only_type:charp",
+                "parm=only_desc:Text",
+                "a_key_longer_than_15=v",
+                "flag",
+                "vermagic=6.1.0 SMP ",
+            ],
+            true,
+        ),
+    );
     let m = m.to_str().unwrap();
     let r = run(modinfo, "modinfo", FakeKernel::new(), &[m]);
     assert_eq!(r.code, 0, "{}", r.err);
@@ -111,8 +129,19 @@ fn sizes_follow_the_kernel_layout() {
     // A real module: every memory type of the kernel's, core and init sums.
     if let Some(p) = cached_module("kernel/drivers/block/loop.ko") {
         let r = run(modinfo, "modinfo", FakeKernel::new(), &["--sizes", p.to_str().unwrap()]);
-        let core: u64 = r.out.lines().find_map(|l| l.strip_prefix("core:")).unwrap().trim().split(' ').next().unwrap().parse().unwrap();
-        let parts: u64 = r.out.lines().take(5).skip(1).map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()).sum();
+        let core: u64 = r
+            .out
+            .lines()
+            .find_map(|l| l.strip_prefix("core:"))
+            .unwrap()
+            .trim()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let parts: u64 =
+            r.out.lines().take(5).skip(1).map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()).sum();
         assert!(core > 0 && core == parts, "{}", r.out);
     }
 }

@@ -18,7 +18,10 @@ fn tree(dep: &str) -> FakeKernel {
     for line in dep.lines() {
         for path in line.split([':', ' ']).filter(|p| !p.is_empty()) {
             let name = path.rsplit('/').next().unwrap().trim_end_matches(".ko");
-            k.root.write(&format!("{DIR}/{path}"), &elf_module(&[&format!("name={name}"), "vermagic=6.1.0-99-amd64 SMP mod_unload "], false));
+            k.root.write(
+                &format!("{DIR}/{path}"),
+                &elf_module(&[&format!("name={name}"), "vermagic=6.1.0-99-amd64 SMP mod_unload "], false),
+            );
         }
     }
     k.root.write(&format!("{DIR}/modules.dep"), dep.as_bytes());
@@ -47,7 +50,8 @@ fn loads_dependencies_bottom_up() {
 #[test]
 fn show_depends_and_dry_run_print_kmods_lines() {
     let r = mp(tree(CHAIN), &["-D", "8021q"]);
-    let want: String = ["llc", "stp", "mrp", "garp", "8021q"].iter().map(|m| format!("insmod {DIR}/kernel/net/{m}.ko \n")).collect();
+    let want: String =
+        ["llc", "stp", "mrp", "garp", "8021q"].iter().map(|m| format!("insmod {DIR}/kernel/net/{m}.ko \n")).collect();
     assert_eq!((r.code, r.out.as_str()), (0, want.as_str()));
     assert!(r.k.calls.is_empty());
     // Already loaded: -n -v skips, --show-depends does not.
@@ -81,7 +85,15 @@ fn already_loaded_is_success_unless_first_time() {
     assert_eq!((r.code, r.k.files.len(), r.err.as_str()), (0, 3, ""));
     // One that stays busy fails after the retries, with kmod's message.
     let mut k = tree(CHAIN);
-    k.finit.extend([Ok(()), Err(Errno::BUSY), Err(Errno::BUSY), Err(Errno::BUSY), Err(Errno::BUSY), Err(Errno::BUSY), Err(Errno::BUSY)]);
+    k.finit.extend([
+        Ok(()),
+        Err(Errno::BUSY),
+        Err(Errno::BUSY),
+        Err(Errno::BUSY),
+        Err(Errno::BUSY),
+        Err(Errno::BUSY),
+        Err(Errno::BUSY),
+    ]);
     let r = mp(k, &["stp"]);
     assert_eq!(r.code, 1);
     assert!(r.err.ends_with("could not insert 'stp': Device or resource busy\n"), "{}", r.err);
@@ -102,14 +114,21 @@ fn waits_for_a_module_the_kernel_is_still_loading() {
 fn not_found() {
     for name in ["nosuch", "../../etc/passwd", "/etc/passwd", "a[b", "dummy.ko", ""] {
         let r = mp(tree(CHAIN), &[name]);
-        assert_eq!((r.code, r.err.clone()), (1, format!("modprobe: FATAL: Module {name} not found in directory {DIR}\n")), "{name}");
+        assert_eq!(
+            (r.code, r.err.clone()),
+            (1, format!("modprobe: FATAL: Module {name} not found in directory {DIR}\n")),
+            "{name}"
+        );
         assert!(r.k.calls.is_empty());
     }
     let r = mp(tree(CHAIN), &["-q", "nosuch"]);
     assert_eq!((r.code, r.err.as_str()), (1, ""));
     // -a goes on after a name it cannot find, with a warning.
     let r = mp(tree(CHAIN), &["-a", "nosuch", "dummy"]);
-    assert_eq!((r.code, r.err.clone(), r.k.files.clone()), (1, format!("modprobe: WARNING: Module nosuch not found in directory {DIR}\n"), vec!["dummy.ko".to_string()]));
+    assert_eq!(
+        (r.code, r.err.clone(), r.k.files.clone()),
+        (1, format!("modprobe: WARNING: Module nosuch not found in directory {DIR}\n"), vec!["dummy.ko".to_string()])
+    );
     let r = mp(tree(CHAIN), &[]);
     assert_eq!((r.code, r.err.as_str()), (1, "modprobe: ERROR: missing parameters. See -h.\n"));
 }
@@ -117,16 +136,21 @@ fn not_found() {
 #[test]
 fn names_aliases_and_normalisation() {
     let k = tree(CHAIN);
-    k.root.write(&format!("{DIR}/modules.alias"), b"alias pci:v00008086d*sv*sd*bc*sc*i* snd_hda\nalias net-pf-7 dummy\n");
+    k.root
+        .write(&format!("{DIR}/modules.alias"), b"alias pci:v00008086d*sv*sd*bc*sc*i* snd_hda\nalias net-pf-7 dummy\n");
     k.root.write("/etc/modprobe.d/a.conf", b"alias my-alias dummy\n");
-    let r = mp(k, &["-R", "snd_hda", "-a", "snd-hda", "pci:v00008086d00001234sv0sd0bc04sc03i00", "net-pf-7", "my_alias"]);
+    let r =
+        mp(k, &["-R", "snd_hda", "-a", "snd-hda", "pci:v00008086d00001234sv0sd0bc04sc03i00", "net-pf-7", "my_alias"]);
     assert_eq!((r.code, r.out.as_str()), (0, "snd_hda\nsnd_hda\nsnd_hda\ndummy\ndummy\n"), "{}", r.err);
 }
 
 #[test]
 fn options_from_config_command_line_and_arguments() {
     let k = tree(CHAIN);
-    k.root.write("/etc/modprobe.d/dummy.conf", b"options dummy numdummies=2\noptions my_alias x=1\nalias my-alias dummy\n");
+    k.root.write(
+        "/etc/modprobe.d/dummy.conf",
+        b"options dummy numdummies=2\noptions my_alias x=1\nalias my-alias dummy\n",
+    );
     k.root.write("/proc/cmdline", b"BOOT_IMAGE=/vmlinuz quiet dummy.y=\"a b\" llc.z=3\n");
     let r = mp(k, &["my-alias", "w=1", "v=a b"]);
     assert_eq!(r.code, 0, "{}", r.err);
@@ -164,7 +188,8 @@ fn install_commands_and_softdeps() {
     assert_eq!(r.code, 0, "{}", r.err);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "dummy:n=1 \n");
     assert_eq!(r.k.files, ["llc.ko", "stp.ko", "mrp.ko"]);
-    let cmd = format!("echo \"$MODPROBE_MODULE:$CMDLINE_OPTS\" >> {}", out.display()).replace(r.k.root.path().to_str().unwrap(), "");
+    let cmd = format!("echo \"$MODPROBE_MODULE:$CMDLINE_OPTS\" >> {}", out.display())
+        .replace(r.k.root.path().to_str().unwrap(), "");
     assert_eq!(r.out, format!("insmod {DIR}/kernel/net/llc.ko \ninstall {cmd} n=1 \ninsmod {DIR}/kernel/net/stp.ko \ninsmod {DIR}/kernel/net/mrp.ko \n"));
     // A failing install command fails the load, with both of kmod's lines.
     let k = tree(CHAIN);
@@ -195,7 +220,13 @@ fn failures_name_the_file_and_the_kernels_reason() {
     std::fs::remove_file(k.root.path().join(format!(".{DIR}/kernel/net/llc.ko"))).unwrap();
     let r = mp(k, &["stp"]);
     assert_eq!(r.code, 1);
-    assert!(r.err.starts_with(&format!("modprobe: ERROR: could not load module {DIR}/kernel/net/llc.ko: No such file or directory\n")), "{}", r.err);
+    assert!(
+        r.err.starts_with(&format!(
+            "modprobe: ERROR: could not load module {DIR}/kernel/net/llc.ko: No such file or directory\n"
+        )),
+        "{}",
+        r.err
+    );
 }
 
 #[test]
@@ -205,7 +236,13 @@ fn remove_takes_unused_dependencies_along() {
     k.loaded("llc", 0, &[]);
     let r = mp(k, &["-r", "-v", "stp"]);
     assert_eq!((r.code, r.err.as_str(), r.out.as_str()), (0, "", "rmmod stp\nrmmod llc\n"));
-    assert_eq!(r.k.calls, [Call::Delete { name: "stp".into(), flags: O_NONBLOCK }, Call::Delete { name: "llc".into(), flags: O_NONBLOCK }]);
+    assert_eq!(
+        r.k.calls,
+        [
+            Call::Delete { name: "stp".into(), flags: O_NONBLOCK },
+            Call::Delete { name: "llc".into(), flags: O_NONBLOCK }
+        ]
+    );
     // In use, not loaded, built in.
     let k = tree(CHAIN);
     k.loaded("stp", 1, &["garp"]);
@@ -241,9 +278,17 @@ fn show_config_and_config_rules() {
     k.root.write("/run/modprobe.d/ignored.txt", b"options llc c=3\n");
     k.root.write(&format!("{DIR}/modules.softdep"), b"softdep mrp pre: llc\n");
     let root = k.root.path().to_str().unwrap().to_string();
-    let r = run(modprobe, "modprobe", k, &["-c", "-C", &format!("{root}/etc/modprobe.d"), "-C", &format!("{root}/run/modprobe.d")]);
+    let r = run(
+        modprobe,
+        "modprobe",
+        k,
+        &["-c", "-C", &format!("{root}/etc/modprobe.d"), "-C", &format!("{root}/run/modprobe.d")],
+    );
     assert_eq!(r.code, 0);
-    assert_eq!(r.err, format!("modprobe: ERROR: {root}/etc/modprobe.d/b.conf line 7: ignoring bad line starting with 'nonsense'\n"));
+    assert_eq!(
+        r.err,
+        format!("modprobe: ERROR: {root}/etc/modprobe.d/b.conf line 7: ignoring bad line starting with 'nonsense'\n")
+    );
     assert_eq!(
         r.out,
         "blacklist evil\ninstall foo /bin/true\nremove foo /bin/false\nalias x_y dummy\noptions llc b=2\noptions dummy a=1\nsoftdep stp pre: llcpost: mrp garp\nsoftdep mrp pre: llc\n\n# End of configuration files. Dumping indexes now:\n\n"
@@ -306,7 +351,10 @@ fn races_with_other_modprobes() {
     k.loaded("dummy", 0, &[]);
     k.delete.extend([Err(Errno::BUSY); 6]);
     let r = mp(k, &["-r", "dummy"]);
-    assert_eq!((r.code, r.err.as_str(), deletes(&r)), (1, "modprobe: ERROR: could not remove 'dummy': Device or resource busy\n", 6));
+    assert_eq!(
+        (r.code, r.err.as_str(), deletes(&r)),
+        (1, "modprobe: ERROR: could not remove 'dummy': Device or resource busy\n", 6)
+    );
     // A dependency in use again by the time it would go stays, quietly.
     let mut k = tree(CHAIN);
     k.loaded("stp", 0, &[]);
@@ -339,7 +387,10 @@ fn races_with_other_modprobes() {
     k.finit.extend([Err(Errno::NOENT); 6]);
     let r = mp(k, &["stp"]);
     assert_eq!((r.code, r.k.files.len()), (1, 6));
-    assert_eq!(r.err, "modprobe: ERROR: could not insert 'stp': Unknown symbol in module, or unknown parameter (see dmesg)\n");
+    assert_eq!(
+        r.err,
+        "modprobe: ERROR: could not insert 'stp': Unknown symbol in module, or unknown parameter (see dmesg)\n"
+    );
     let mut k = tree(CHAIN);
     k.finit.push_back(Err(Errno::NOENT));
     let r = mp(k, &["llc"]);
@@ -368,7 +419,10 @@ fn text_fallback_for_aliases_symbols_and_builtins() {
     k.root.write(&format!("{DIR}/modules.builtin.modinfo"), b"ext4.alias=fs-ext4\0ext4.license=GPL\0");
     let r = mp(k, &["-D", "-a", "symbol:stp_proto_register", "ext4", "fs-ext4"]);
     assert_eq!((r.code, r.err.as_str()), (0, ""));
-    assert_eq!(r.out, format!("insmod {DIR}/kernel/net/llc.ko \ninsmod {DIR}/kernel/net/stp.ko \nbuiltin ext4\nbuiltin ext4\n"));
+    assert_eq!(
+        r.out,
+        format!("insmod {DIR}/kernel/net/llc.ko \ninsmod {DIR}/kernel/net/stp.ko \nbuiltin ext4\nbuiltin ext4\n")
+    );
 }
 
 /// A web of softdeps: `*` aliases make every softdep name every module,
@@ -399,12 +453,20 @@ fn softdep_web_matches_kmod_from_bin_and_text_indexes() {
     }
     t.write(&format!("{moddir}/modules.dep"), dep_text.as_bytes());
     t.write(&format!("{moddir}/modules.alias"), alias_text.as_bytes());
-    let bins = [t.write(&format!("{moddir}/modules.dep.bin"), &dep.write()), t.write(&format!("{moddir}/modules.alias.bin"), &alias.write())];
+    let bins = [
+        t.write(&format!("{moddir}/modules.dep.bin"), &dep.write()),
+        t.write(&format!("{moddir}/modules.alias.bin"), &alias.write()),
+    ];
     let conf = t.write("web.conf", b"softdep m* pre: x1 x2 [bad post: x3\n");
-    let args = ["-C", conf.to_str().unwrap(), "-d", t.path().to_str().unwrap(), "-S", "0.0-web", "--show-depends", "top"];
+    let args =
+        ["-C", conf.to_str().unwrap(), "-d", t.path().to_str().unwrap(), "-S", "0.0-web", "--show-depends", "top"];
     let run = |prog: &str, pre: &[&str]| {
         let o = Command::new(prog).args(pre).args(args).output().unwrap();
-        (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned(), o.status.code())
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            o.status.code(),
+        )
     };
     let from_bin = run(env!("CARGO_BIN_EXE_modbox"), &["modprobe"]);
     // N aliases of `top`, each probed: 6N + 2 lines each, and as many
@@ -414,15 +476,22 @@ fn softdep_web_matches_kmod_from_bin_and_text_indexes() {
         let mut kmod = run("modprobe", &[]);
         // Some builds of kmod put where in libkmod a message comes from
         // after "ERROR: ".
-        kmod.1 = kmod.1.lines().map(|l| match l.split_once("ERROR: ../libkmod/") {
-            Some((head, rest)) => format!("{head}ERROR: {}\n", rest.split_once("() ").map_or(rest, |r| r.1)),
-            None => format!("{l}\n"),
-        }).collect();
+        kmod.1 = kmod
+            .1
+            .lines()
+            .map(|l| match l.split_once("ERROR: ../libkmod/") {
+                Some((head, rest)) => format!("{head}ERROR: {}\n", rest.split_once("() ").map_or(rest, |r| r.1)),
+                None => format!("{l}\n"),
+            })
+            .collect();
         assert!(kmod.0 == from_bin.0, "kmod's --show-depends differs");
         assert!(kmod.1 == from_bin.1, "kmod's messages differ:\n{}", &kmod.1[..kmod.1.len().min(500)]);
         assert_eq!(kmod.2, from_bin.2);
     } else {
-        assert!(std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(), "MODBOX_REQUIRE_ORACLE is set but kmod is missing");
+        assert!(
+            std::env::var_os("MODBOX_REQUIRE_ORACLE").is_none(),
+            "MODBOX_REQUIRE_ORACLE is set but kmod is missing"
+        );
         eprintln!("kmod missing: only the text indexes are compared");
     }
     for b in bins {

@@ -36,7 +36,10 @@ fn refuses_like_kmod() {
     k.loaded("llc", 2, &["stp"]);
     k.loaded("busy", 3, &[]);
     k.root.mkdir("/sys/module/printk");
-    k.root.write("/lib/modules/6.1.0-99-amd64/modules.builtin", b"kernel/fs/ext4/ext4.ko\nkernel/crypto/crc32c_generic.ko\n");
+    k.root.write(
+        "/lib/modules/6.1.0-99-amd64/modules.builtin",
+        b"kernel/fs/ext4/ext4.ko\nkernel/crypto/crc32c_generic.ko\n",
+    );
     k.root.write("/sys/module/nounload/initstate", b"live\n");
     let r = run(rmmod, "rmmod", k, &["stp", "nosuch", "printk", "ext4", "crc32c-generic", "busy", "nounload", "llc"]);
     assert_eq!(r.code, 1);
@@ -59,7 +62,8 @@ fn holders_are_listed_all() {
     let k = FakeKernel::new();
     k.loaded("llc", 2, &["stp", "bridge"]);
     let r = run(rmmod, "rmmod", k, &["llc"]);
-    let mut names: Vec<&str> = r.err.trim_end().strip_prefix("rmmod: ERROR: Module llc is in use by: ").unwrap().split(' ').collect();
+    let mut names: Vec<&str> =
+        r.err.trim_end().strip_prefix("rmmod: ERROR: Module llc is in use by: ").unwrap().split(' ').collect();
     names.sort();
     assert_eq!(names, ["bridge", "stp"]);
 }
@@ -105,7 +109,8 @@ fn wait_retries_until_the_users_are_gone() {
     k.delete.push_back(Err(Errno::BUSY));
     let r = run(rmmod, "rmmod", k, &["-w", "-v", "stp"]);
     assert_eq!(r.code, 0, "{}", r.err);
-    let sleeps: Vec<u64> = r.k.calls.iter().filter_map(|c| if let Call::Sleep(ms) = c { Some(*ms) } else { None }).collect();
+    let sleeps: Vec<u64> =
+        r.k.calls.iter().filter_map(|c| if let Call::Sleep(ms) = c { Some(*ms) } else { None }).collect();
     assert_eq!(sleeps, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000], "bounded exponential backoff");
     assert_eq!(r.k.calls.iter().filter(|c| matches!(c, Call::Delete { .. })).count(), 11);
     assert_eq!(r.err, "rmmod: removed stp\n");
@@ -129,7 +134,11 @@ fn hostile_names_never_reach_sys_or_the_kernel() {
         k2.loaded("victim", 0, &[]);
         let r = run(rmmod, "rmmod", k2, &[arg]);
         assert_eq!(r.code, 1, "{arg}");
-        assert!(r.err.starts_with("rmmod: ERROR: Module ") && r.err.ends_with(" is not currently loaded\n"), "{arg}: {}", r.err);
+        assert!(
+            r.err.starts_with("rmmod: ERROR: Module ") && r.err.ends_with(" is not currently loaded\n"),
+            "{arg}: {}",
+            r.err
+        );
         assert_eq!(r.err.lines().count(), 1);
         assert!(r.k.calls.is_empty());
     }

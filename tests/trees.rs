@@ -10,7 +10,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_modbox");
 
 /// The lib/modules/KVER directories of the cached kernel packages.
 fn trees() -> Vec<PathBuf> {
-    let cache = std::env::var_os("MODBOX_CACHE").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache"));
+    let cache = std::env::var_os("MODBOX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache"));
     let mut found = Vec::new();
     for pkg in std::fs::read_dir(cache.join("kernels")).into_iter().flatten().flatten() {
         // Only trees fetch-kernel finished unpacking.
@@ -27,7 +29,10 @@ fn trees() -> Vec<PathBuf> {
         found.clear();
     }
     if found.len() < 2 {
-        assert!(std::env::var_os("MODBOX_REQUIRE_TREES").is_none(), "MODBOX_REQUIRE_TREES is set but {cache:?} has no kernel trees or kmod is missing");
+        assert!(
+            std::env::var_os("MODBOX_REQUIRE_TREES").is_none(),
+            "MODBOX_REQUIRE_TREES is set but {cache:?} has no kernel trees or kmod is missing"
+        );
         eprintln!("skipping: no kernel trees in {cache:?} (initramfs/fetch-kernel 6.1 and 6.12 fetch them) or no kmod");
     }
     found
@@ -57,7 +62,20 @@ fn modinfo_matches_kmod_on_every_module() {
         // Every module in full; the field selections on every 10th (each
         // pass decompresses the whole set again).
         let some: Vec<String> = all.iter().step_by(10).cloned().collect();
-        for flags in [&[][..], &["-0"], &["-F", "vermagic"], &["-p"], &["-0", "-p"], &["-a"], &["-d"], &["-l"], &["-n"], &["-F", "signature"], &["-F", "sig_key"], &["-F", "alias"]] {
+        for flags in [
+            &[][..],
+            &["-0"],
+            &["-F", "vermagic"],
+            &["-p"],
+            &["-0", "-p"],
+            &["-a"],
+            &["-d"],
+            &["-l"],
+            &["-n"],
+            &["-F", "signature"],
+            &["-F", "sig_key"],
+            &["-F", "alias"],
+        ] {
             let mods = if flags.len() > 1 || flags.first().is_some_and(|f| *f != "-0") { &some } else { &all };
             for chunk in mods.chunks(400) {
                 let ours = run("modbox", flags, chunk);
@@ -65,8 +83,18 @@ fn modinfo_matches_kmod_on_every_module() {
                 if ours != theirs {
                     // Narrow it down to the first module that differs.
                     for m in chunk {
-                        let (o, t) = (run("modbox", flags, std::slice::from_ref(m)), run("kmod", flags, std::slice::from_ref(m)));
-                        assert!(o == t, "modinfo {flags:?} {m}:\n--- modbox\n{}{}--- kmod\n{}{}", String::from_utf8_lossy(&o.0), String::from_utf8_lossy(&o.1), String::from_utf8_lossy(&t.0), String::from_utf8_lossy(&t.1));
+                        let (o, t) = (
+                            run("modbox", flags, std::slice::from_ref(m)),
+                            run("kmod", flags, std::slice::from_ref(m)),
+                        );
+                        assert!(
+                            o == t,
+                            "modinfo {flags:?} {m}:\n--- modbox\n{}{}--- kmod\n{}{}",
+                            String::from_utf8_lossy(&o.0),
+                            String::from_utf8_lossy(&o.1),
+                            String::from_utf8_lossy(&t.0),
+                            String::from_utf8_lossy(&t.1)
+                        );
                     }
                     panic!("modinfo {flags:?} differs on a batch but on no single module of it");
                 }
@@ -100,13 +128,32 @@ fn modinfo_by_name_matches_kmod() {
             .map(|p| p.rsplit('/').next().unwrap().split('.').next().unwrap().to_string())
             .collect();
         let builtin = std::fs::read_to_string(tree.join("modules.builtin")).unwrap();
-        names.extend(builtin.lines().step_by(15).map(|l| l.rsplit('/').next().unwrap().trim_end_matches(".ko").replace('_', "-")));
+        names.extend(
+            builtin
+                .lines()
+                .step_by(15)
+                .map(|l| l.rsplit('/').next().unwrap().trim_end_matches(".ko").replace('_', "-")),
+        );
         names.extend(["no-such-module", "../../etc/passwd", "snd-hda-intel"].map(String::from));
         for flags in [&[][..], &["-F", "filename"], &["-n"], &["-m"], &["-F", "name"], &["-0"]] {
             for name in &names {
-                let args: Vec<&str> = ["-b", base, "-k", &kver].iter().copied().chain(flags.iter().copied()).chain([name.as_str()]).collect();
+                let args: Vec<&str> = ["-b", base, "-k", &kver]
+                    .iter()
+                    .copied()
+                    .chain(flags.iter().copied())
+                    .chain([name.as_str()])
+                    .collect();
                 let (o, t) = (run("modbox", &args, &[]), run("kmod", &args, &[]));
-                assert!(o == t, "modinfo {args:?}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}", String::from_utf8_lossy(&o.0), String::from_utf8_lossy(&o.1), o.2, String::from_utf8_lossy(&t.0), String::from_utf8_lossy(&t.1), t.2);
+                assert!(
+                    o == t,
+                    "modinfo {args:?}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}",
+                    String::from_utf8_lossy(&o.0),
+                    String::from_utf8_lossy(&o.1),
+                    o.2,
+                    String::from_utf8_lossy(&t.0),
+                    String::from_utf8_lossy(&t.1),
+                    t.2
+                );
             }
         }
     }
@@ -129,18 +176,32 @@ fn index_reader_agrees_with_kmod() {
                 .dump()
                 .unwrap()
                 .into_iter()
-                .flat_map(|(k, vals)| vals.into_iter().map(move |(_, v)| format!("{} {}", String::from_utf8_lossy(&k), String::from_utf8_lossy(v))))
+                .flat_map(|(k, vals)| {
+                    vals.into_iter()
+                        .map(move |(_, v)| format!("{} {}", String::from_utf8_lossy(&k), String::from_utf8_lossy(v)))
+                })
                 .collect();
             v.sort();
             v
         };
         let sorted_text = |txt: &str, f: &dyn Fn(&str) -> String| {
-            let mut v: Vec<String> = String::from_utf8(read(txt)).unwrap().lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(f).collect();
+            let mut v: Vec<String> = String::from_utf8(read(txt))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .map(f)
+                .collect();
             v.sort();
             v
         };
         // modules.dep: "path: deps" under the module's name.
-        let dep = sorted_text("modules.dep", &|l: &str| format!("{} {}", l.split(':').next().unwrap().rsplit('/').next().unwrap().split('.').next().unwrap().replace('-', "_"), l));
+        let dep = sorted_text("modules.dep", &|l: &str| {
+            format!(
+                "{} {}",
+                l.split(':').next().unwrap().rsplit('/').next().unwrap().split('.').next().unwrap().replace('-', "_"),
+                l
+            )
+        });
         same_lines(&sorted_dump("modules.dep.bin"), &dep, "modules.dep.bin");
         // modules.alias / modules.symbols: "alias PATTERN MODULE".
         for (bin, txt) in [("modules.alias.bin", "modules.alias"), ("modules.symbols.bin", "modules.symbols")] {
@@ -161,8 +222,14 @@ fn index_reader_agrees_with_kmod() {
             if key.contains('[') {
                 continue;
             }
-            let mut ours: Vec<String> = idx.search_wild(alias_normalize(&key).as_bytes()).unwrap().iter().map(|(_, v)| String::from_utf8_lossy(v).into_owned()).collect();
-            let out = Command::new("modprobe").arg("-d").arg(root.path()).args(["-S", &kver, "-R", &key]).output().unwrap();
+            let mut ours: Vec<String> = idx
+                .search_wild(alias_normalize(&key).as_bytes())
+                .unwrap()
+                .iter()
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                .collect();
+            let out =
+                Command::new("modprobe").arg("-d").arg(root.path()).args(["-S", &kver, "-R", &key]).output().unwrap();
             let mut theirs: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect();
             // kmod adds built-in aliases and removes duplicates; compare
             // against modules.alias.bin's share only.
@@ -170,7 +237,11 @@ fn index_reader_agrees_with_kmod() {
             ours.sort();
             theirs.sort();
             theirs.dedup();
-            theirs.retain(|m| ours.contains(m) || !tree.join("modules.builtin").exists() || !String::from_utf8_lossy(&read("modules.builtin")).contains(&format!("/{m}.ko")));
+            theirs.retain(|m| {
+                ours.contains(m)
+                    || !tree.join("modules.builtin").exists()
+                    || !String::from_utf8_lossy(&read("modules.builtin")).contains(&format!("/{m}.ko"))
+            });
             assert_eq!(ours, theirs, "alias key {key} (pattern {pattern})");
         }
     }
@@ -181,7 +252,11 @@ fn same_lines(ours: &[String], theirs: &[String], what: &str) {
     if ours != theirs {
         let only_ours: Vec<&String> = ours.iter().filter(|l| theirs.binary_search(l).is_err()).take(10).collect();
         let only_theirs: Vec<&String> = theirs.iter().filter(|l| ours.binary_search(l).is_err()).take(10).collect();
-        panic!("{what}: {} vs {} lines\nonly in ours: {only_ours:#?}\nonly in theirs: {only_theirs:#?}", ours.len(), theirs.len());
+        panic!(
+            "{what}: {} vs {} lines\nonly in ours: {only_ours:#?}\nonly in theirs: {only_theirs:#?}",
+            ours.len(),
+            theirs.len()
+        );
     }
 }
 
@@ -191,7 +266,11 @@ fn alias_normalize(key: &str) -> String {
     key.chars()
         .map(|c| {
             depth += (c == '[') as i32 - (c == ']') as i32;
-            if c == '-' && depth == 0 { '_' } else { c }
+            if c == '-' && depth == 0 {
+                '_'
+            } else {
+                c
+            }
         })
         .collect()
 }
@@ -203,16 +282,55 @@ fn alias_normalize(key: &str) -> String {
 fn probe_names(dir: &Path) -> Vec<String> {
     let text = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let dep = text("modules.dep");
-    let mods: Vec<&str> = dep.lines().map(|l| l.split(':').next().unwrap().rsplit('/').next().unwrap().split('.').next().unwrap()).collect();
+    let mods: Vec<&str> = dep
+        .lines()
+        .map(|l| l.split(':').next().unwrap().rsplit('/').next().unwrap().split('.').next().unwrap())
+        .collect();
     let mut names: Vec<String> = mods.iter().step_by(8).map(|m| m.to_string()).collect();
     names.extend(mods.iter().step_by(16).map(|m| m.replace('_', "-")));
     let aliases = text("modules.alias");
     let patterns: Vec<&str> = aliases.lines().filter_map(|l| l.split(' ').nth(1)).collect();
-    names.extend(patterns.iter().step_by(60).filter(|p| !p.contains('[')).map(|p| p.replace('*', "").replace('?', "x")));
-    names.extend(patterns.iter().filter(|p| ["fs-", "char-major-", "crypto-", "block-major-", "net-pf-", "devname:"].iter().any(|s| p.starts_with(s))).step_by(3).map(|p| p.to_string()));
+    names
+        .extend(patterns.iter().step_by(60).filter(|p| !p.contains('[')).map(|p| p.replace('*', "").replace('?', "x")));
+    names.extend(
+        patterns
+            .iter()
+            .filter(|p| {
+                ["fs-", "char-major-", "crypto-", "block-major-", "net-pf-", "devname:"]
+                    .iter()
+                    .any(|s| p.starts_with(s))
+            })
+            .step_by(3)
+            .map(|p| p.to_string()),
+    );
     names.extend(text("modules.symbols").lines().filter_map(|l| l.split(' ').nth(1)).step_by(80).map(String::from));
-    names.extend(text("modules.builtin").lines().step_by(10).map(|l| l.rsplit('/').next().unwrap().trim_end_matches(".ko").to_string()));
-    names.extend(["nosuch-module", "../../etc/passwd", "/etc/passwd", "a[b", "x]", "symbol:nosuch", "dummy.ko", "my-dummy", "pcspkr", "platform:pcspkr", "bridge", "8021q", "crc7", "loop", "dummy", "snd-hda-intel"].map(String::from));
+    names.extend(
+        text("modules.builtin")
+            .lines()
+            .step_by(10)
+            .map(|l| l.rsplit('/').next().unwrap().trim_end_matches(".ko").to_string()),
+    );
+    names.extend(
+        [
+            "nosuch-module",
+            "../../etc/passwd",
+            "/etc/passwd",
+            "a[b",
+            "x]",
+            "symbol:nosuch",
+            "dummy.ko",
+            "my-dummy",
+            "pcspkr",
+            "platform:pcspkr",
+            "bridge",
+            "8021q",
+            "crc7",
+            "loop",
+            "dummy",
+            "snd-hda-intel",
+        ]
+        .map(String::from),
+    );
     names
 }
 
@@ -256,14 +374,28 @@ fn modprobe_matches_kmod() {
                     for n in chunk {
                         let one: Vec<&str> = args.iter().copied().filter(|a| *a != "-a").chain([n.as_str()]).collect();
                         let (o, t) = both(&one);
-                        assert!(o == t, "modprobe {one:?}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}", String::from_utf8_lossy(&o.0), String::from_utf8_lossy(&o.1), o.2, String::from_utf8_lossy(&t.0), String::from_utf8_lossy(&t.1), t.2);
+                        assert!(
+                            o == t,
+                            "modprobe {one:?}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}",
+                            String::from_utf8_lossy(&o.0),
+                            String::from_utf8_lossy(&o.1),
+                            o.2,
+                            String::from_utf8_lossy(&t.0),
+                            String::from_utf8_lossy(&t.1),
+                            t.2
+                        );
                     }
                     panic!("modprobe {args:?} differs on a batch but on no single name of it");
                 }
             }
         }
         let (o, t) = both(&["-d", &base, "-S", &kver, "-C", conf, "-c"]);
-        assert!(o == t, "modprobe -c differs:\n--- modbox\n{}\n--- kmod\n{}", String::from_utf8_lossy(&o.1), String::from_utf8_lossy(&t.1));
+        assert!(
+            o == t,
+            "modprobe -c differs:\n--- modbox\n{}\n--- kmod\n{}",
+            String::from_utf8_lossy(&o.1),
+            String::from_utf8_lossy(&t.1)
+        );
         // The symbols modules export and the versions they need, for every
         // 50th module and a few files that are no modules.
         let mut files: Vec<String> = modules(&tree).into_iter().step_by(50).collect();
@@ -271,7 +403,14 @@ fn modprobe_matches_kmod() {
         for f in &files {
             for flag in ["--show-exports", "--dump-modversions"] {
                 let (o, t) = both(&[flag, f]);
-                assert!(o == t, "modprobe {flag} {f}:\n--- modbox\n{}{}\n--- kmod\n{}{}", String::from_utf8_lossy(&o.0), String::from_utf8_lossy(&o.1), String::from_utf8_lossy(&t.0), String::from_utf8_lossy(&t.1));
+                assert!(
+                    o == t,
+                    "modprobe {flag} {f}:\n--- modbox\n{}{}\n--- kmod\n{}{}",
+                    String::from_utf8_lossy(&o.0),
+                    String::from_utf8_lossy(&o.1),
+                    String::from_utf8_lossy(&t.0),
+                    String::from_utf8_lossy(&t.1)
+                );
             }
         }
     }
@@ -292,7 +431,18 @@ fn depmod(tool: &str, args: &[&std::ffi::OsStr], root: &Path, kver: &str) -> (Op
 /// The ten files depmod writes are the same in both module directories,
 /// byte for byte.
 fn same_depmod_files(ours: &Path, theirs: &Path, what: &str) {
-    for f in ["modules.dep", "modules.dep.bin", "modules.alias", "modules.alias.bin", "modules.softdep", "modules.symbols", "modules.symbols.bin", "modules.builtin.bin", "modules.builtin.alias.bin", "modules.devname"] {
+    for f in [
+        "modules.dep",
+        "modules.dep.bin",
+        "modules.alias",
+        "modules.alias.bin",
+        "modules.softdep",
+        "modules.symbols",
+        "modules.symbols.bin",
+        "modules.builtin.bin",
+        "modules.builtin.alias.bin",
+        "modules.devname",
+    ] {
         let (a, b) = (std::fs::read(ours.join(f)).unwrap(), std::fs::read(theirs.join(f)).unwrap());
         assert!(a == b, "{what}: {f} differs ({} vs {} bytes)", a.len(), b.len());
     }
@@ -308,10 +458,17 @@ fn depmod_matches_kmod_on_both_trees() {
     for tree in trees() {
         let kver = tree.file_name().unwrap().to_str().unwrap().to_string();
         let copy = |tag: &str| {
-            let root = common::TempDir(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/tmp-depmod-{tag}-{kver}")));
+            let root =
+                common::TempDir(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/tmp-depmod-{tag}-{kver}")));
             let _ = std::fs::remove_dir_all(root.path());
             std::fs::create_dir_all(root.path().join("lib/modules")).unwrap();
-            assert!(Command::new("cp").arg("-al").arg(&tree).arg(root.path().join("lib/modules")).status().unwrap().success());
+            assert!(Command::new("cp")
+                .arg("-al")
+                .arg(&tree)
+                .arg(root.path().join("lib/modules"))
+                .status()
+                .unwrap()
+                .success());
             root
         };
         let (ours, theirs) = (copy("modbox"), copy("kmod"));
@@ -342,8 +499,17 @@ fn depmod_matches_kmod_on_both_trees() {
             let name = m.rsplit('/').next().unwrap().split('.').next().unwrap().replace('-', "_");
             assert_eq!(ix.get(name.as_bytes()).unwrap(), kx.get(name.as_bytes()).unwrap(), "{name}");
             let show = |root: &common::TempDir| {
-                let o = Command::new("modprobe").arg("-d").arg(root.path()).args(["-S", &kver, "--show-depends", &name]).output().unwrap();
-                (o.status.code(), String::from_utf8_lossy(&o.stdout).replace(root.path().to_str().unwrap(), "ROOT"), String::from_utf8_lossy(&o.stderr).replace(root.path().to_str().unwrap(), "ROOT"))
+                let o = Command::new("modprobe")
+                    .arg("-d")
+                    .arg(root.path())
+                    .args(["-S", &kver, "--show-depends", &name])
+                    .output()
+                    .unwrap();
+                (
+                    o.status.code(),
+                    String::from_utf8_lossy(&o.stdout).replace(root.path().to_str().unwrap(), "ROOT"),
+                    String::from_utf8_lossy(&o.stderr).replace(root.path().to_str().unwrap(), "ROOT"),
+                )
             };
             assert_eq!(show(&ours), show(&theirs), "modprobe --show-depends {name}");
         }
@@ -370,11 +536,14 @@ fn other_architectures_match_kmod() {
         return;
     };
     let kver = tree.file_name().unwrap().to_str().unwrap().to_string();
-    let rel: Vec<&str> = plain.iter().map(|m| m.strip_prefix(tree.to_str().unwrap()).unwrap().trim_start_matches('/')).collect();
+    let rel: Vec<&str> =
+        plain.iter().map(|m| m.strip_prefix(tree.to_str().unwrap()).unwrap().trim_start_matches('/')).collect();
     let map = tree.join(format!("../../../boot/System.map-{kver}"));
     for (class, order) in [("32", "le"), ("64", "be"), ("32", "be")] {
         let make = |tool: &str| {
-            let root = common::TempDir(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/tmp-arch{class}{order}-{tool}-{kver}")));
+            let root = common::TempDir(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/tmp-arch{class}{order}-{tool}-{kver}")),
+            );
             let _ = std::fs::remove_dir_all(root.path());
             let dir = root.path().join("lib/modules").join(&kver);
             let mut c = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/elfconv"));
@@ -392,7 +561,11 @@ fn other_architectures_match_kmod() {
         };
         let ((ours, ours_dir), (theirs, theirs_dir)) = (make("modbox"), make("kmod"));
         let what = format!("{kver} as {class}-bit {order}");
-        assert_eq!(depmod("modbox", &[], ours.path(), &kver), depmod("kmod", &[], theirs.path(), &kver), "{what}: depmod");
+        assert_eq!(
+            depmod("modbox", &[], ours.path(), &kver),
+            depmod("kmod", &[], theirs.path(), &kver),
+            "{what}: depmod"
+        );
         same_depmod_files(&ours_dir, &theirs_dir, &what);
         let symbols = std::fs::read_to_string(ours_dir.join("modules.symbols")).unwrap();
         assert!(symbols.lines().count() > 1000, "{what}: only {} exports found", symbols.lines().count());
@@ -404,7 +577,11 @@ fn other_architectures_match_kmod() {
         }
         let converted: Vec<String> = rel.iter().map(|r| ours_dir.join(r).to_str().unwrap().to_string()).collect();
         for chunk in converted.chunks(400) {
-            assert!(run("modbox", &[], chunk) == run("kmod", &[], chunk), "{what}: modinfo differs on a module of {}..", chunk[0]);
+            assert!(
+                run("modbox", &[], chunk) == run("kmod", &[], chunk),
+                "{what}: modinfo differs on a module of {}..",
+                chunk[0]
+            );
         }
         for m in converted.iter().step_by(40) {
             let (o, t) = both(&["--dump-modversions", m]);
@@ -427,17 +604,28 @@ fn signature_shapes_match_kmod() {
     if trees.is_empty() {
         return;
     }
-    let llc = trees.iter().flat_map(|t| modules(t)).find(|m| m.ends_with("/llc.ko")).expect("an uncompressed llc.ko in a tree");
+    let llc = trees
+        .iter()
+        .flat_map(|t| modules(t))
+        .find(|m| m.ends_with("/llc.ko"))
+        .expect("an uncompressed llc.ko in a tree");
     let dir = common::TempDir::new("sigseeds");
-    let st = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/sigseeds")).arg(&llc).arg(dir.path()).status().unwrap();
+    let st =
+        Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/sigseeds")).arg(&llc).arg(dir.path()).status().unwrap();
     assert!(st.success());
-    let mut files: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path().to_str().unwrap().to_string()).collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path().to_str().unwrap().to_string()).collect();
     files.sort();
     files.retain(|f| !f.ends_with("-certs-attrs.ko") && !f.ends_with("-serial-zero.ko"));
     assert!(files.len() >= 19, "{files:?}");
     for f in &files {
         let (o, t) = (run("modbox", &[], std::slice::from_ref(f)), run("kmod", &[], std::slice::from_ref(f)));
-        assert!(o == t, "modinfo {f}:\n--- modbox\n{}--- kmod\n{}", String::from_utf8_lossy(&o.0), String::from_utf8_lossy(&t.0));
+        assert!(
+            o == t,
+            "modinfo {f}:\n--- modbox\n{}--- kmod\n{}",
+            String::from_utf8_lossy(&o.0),
+            String::from_utf8_lossy(&t.0)
+        );
         if !f.ends_with("-unknown.ko") {
             assert!(String::from_utf8_lossy(&o.0).contains("\nsig_hashalgo:"), "{f}: no signature read");
         }

@@ -78,7 +78,11 @@ impl Kernel for NoKernel {
     fn sleep_ms(&mut self, _: u64) {}
 }
 
-fn applet(main: fn(&mut Ctx<NoKernel>, Vec<OsString>) -> i32, name: &'static str, args: &[&str]) -> (i32, Vec<u8>, Vec<u8>) {
+fn applet(
+    main: fn(&mut Ctx<NoKernel>, Vec<OsString>) -> i32,
+    name: &'static str,
+    args: &[&str],
+) -> (i32, Vec<u8>, Vec<u8>) {
     let root = scratch().to_str().unwrap().as_bytes().to_vec();
     let mut ctx = Ctx::buffered(NoKernel(root), name);
     let code = main(&mut ctx, args.iter().map(OsString::from).collect());
@@ -90,7 +94,11 @@ fn applet(main: fn(&mut Ctx<NoKernel>, Vec<OsString>) -> i32, name: &'static str
 /// silent about a failure.
 fn check_failure(name: &str, (code, _, err): &(i32, Vec<u8>, Vec<u8>)) {
     if *code != 0 {
-        assert!(err.starts_with(name.as_bytes()), "{name} failed with no message of its own: {}", String::from_utf8_lossy(err));
+        assert!(
+            err.starts_with(name.as_bytes()),
+            "{name} failed with no message of its own: {}",
+            String::from_utf8_lossy(err)
+        );
     }
 }
 
@@ -188,7 +196,8 @@ pub fn index_roundtrip(data: &[u8]) {
     let bytes = w.write();
     let idx = modbox::index::Index::new(&bytes).expect("the writer's own file reads");
     let dumped = idx.dump().expect("the writer's own file dumps");
-    let got: BTreeMap<Vec<u8>, Vec<(u32, Vec<u8>)>> = dumped.into_iter().map(|(k, v)| (k, v.into_iter().map(|(p, v)| (p, v.to_vec())).collect())).collect();
+    let got: BTreeMap<Vec<u8>, Vec<(u32, Vec<u8>)>> =
+        dumped.into_iter().map(|(k, v)| (k, v.into_iter().map(|(p, v)| (p, v.to_vec())).collect())).collect();
     assert_eq!(got, model);
     for (k, vals) in &model {
         assert_eq!(idx.get(k).unwrap(), Some(&vals[0].1[..]), "key {:?}", String::from_utf8_lossy(k));
@@ -204,7 +213,9 @@ pub fn moddir_text(data: &[u8]) {
     let p = parts(data, 7);
     let rel = "lib/modules/0.0-fuzz";
     let _ = std::fs::remove_dir_all(scratch().join(rel));
-    for (name, body) in ["modules.dep", "modules.alias", "modules.symbols", "modules.builtin", "modules.builtin.modinfo"].iter().zip(&p) {
+    for (name, body) in
+        ["modules.dep", "modules.alias", "modules.symbols", "modules.builtin", "modules.builtin.modinfo"].iter().zip(&p)
+    {
         put(&format!("{rel}/{name}"), body);
     }
     put("etc/modprobe.d/fuzz.conf", p[5]);
@@ -322,7 +333,13 @@ pub fn depmod_conf(data: &[u8]) {
     let kver: Vec<u8> = version.iter().take(64).map(|&b| CHARS[b as usize % CHARS.len()]).collect();
     if let Some(want) = glibc_regex(&pattern, &kver) {
         let got = modbox::depmod_conf::kernel_matches(&pattern, &kver);
-        assert_eq!(got, want, "pattern {:?} on {:?}", String::from_utf8_lossy(&pattern), String::from_utf8_lossy(&kver));
+        assert_eq!(
+            got,
+            want,
+            "pattern {:?} on {:?}",
+            String::from_utf8_lossy(&pattern),
+            String::from_utf8_lossy(&kver)
+        );
     }
 }
 

@@ -174,7 +174,16 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         all = true;
     }
 
-    let mut d = Depmod { dir, prefix, symbols: KHash::new(2048), modules: Vec::new(), by_name: KHash::new(512), conf: Conf::default(), needs: Vec::new(), unreadable: AtomicBool::new(false) };
+    let mut d = Depmod {
+        dir,
+        prefix,
+        symbols: KHash::new(2048),
+        modules: Vec::new(),
+        by_name: KHash::new(512),
+        conf: Conf::default(),
+        needs: Vec::new(),
+        unreadable: AtomicBool::new(false),
+    };
     let mut print_unknown = opts.has(ERRSYMS);
     let check_crcs = opts.has(SYMVERS);
     let kernel_syms = value(SYMVERS).map(|f| (f, true)).or_else(|| value(FILESYMS).map(|f| (f, false)));
@@ -226,7 +235,11 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             // same path twice fails when it is added).
             if let Some(&old) = d.by_name.find(&crate::name::normalize(&path[base..])) {
                 let same = d.modules[old].path == *path;
-                return fatal(ctx, if same { M::ADD_MODULE } else { M::CREATE_MODULE }, &[path, &errno_text(Errno::EXIST)]);
+                return fatal(
+                    ctx,
+                    if same { M::ADD_MODULE } else { M::CREATE_MODULE },
+                    &[path, &errno_text(Errno::EXIST)],
+                );
             }
             d.add(path.clone(), base);
         }
@@ -389,7 +402,13 @@ impl Depmod {
         self.search_dir(&mut top.to_vec(), &mut ancestors, err, true)
     }
 
-    fn search_dir(&mut self, path: &mut Vec<u8>, ancestors: &mut Vec<(u64, u64)>, err: &mut Out, top: bool) -> Result<(), Errno> {
+    fn search_dir(
+        &mut self,
+        path: &mut Vec<u8>,
+        ancestors: &mut Vec<(u64, u64)>,
+        err: &mut Out,
+        top: bool,
+    ) -> Result<(), Errno> {
         let (fd, entries) = match read_dir(path, err) {
             Ok(x) => x,
             Err(e) if top => return Err(e),
@@ -409,7 +428,8 @@ impl Depmod {
         ancestors.push(id);
         let len = path.len();
         for (name, kind) in entries {
-            let excluded = matches!(&name[..], b"." | b".." | b"build" | b"source") || self.conf.excludes.iter().any(|e| *e == name);
+            let excluded = matches!(&name[..], b"." | b".." | b"build" | b"source")
+                || self.conf.excludes.iter().any(|e| *e == name);
             let Some(is_dir) = kind.filter(|_| !excluded) else { continue };
             path.push(b'/');
             path.extend_from_slice(&name);
@@ -435,9 +455,19 @@ impl Depmod {
             }
             self.by_name.del(&name);
         }
-        let rel = (path.starts_with(&self.dir) && path.get(self.dir.len()) == Some(&b'/')).then_some(self.dir.len() + 1);
+        let rel =
+            (path.starts_with(&self.dir) && path.get(self.dir.len()) == Some(&b'/')).then_some(self.dir.len() + 1);
         self.by_name.add(&name, self.modules.len(), true);
-        self.modules.push(Module { name, path, base, rel, info: Vec::new(), deps: Vec::new(), users: 0, order: usize::MAX });
+        self.modules.push(Module {
+            name,
+            path,
+            base,
+            rel,
+            info: Vec::new(),
+            deps: Vec::new(),
+            users: 0,
+            order: usize::MAX,
+        });
         true
     }
 
@@ -451,7 +481,9 @@ impl Depmod {
     fn keeps(&self, old: &Module, new: &[u8], end: usize) -> bool {
         let old_end = old.base + old.name.len();
         let dl = self.dir.len() + 1;
-        let rel = |p: &'_ [u8], end: usize| -> Option<Vec<u8>> { (p.starts_with(&self.dir) && end >= dl).then(|| p[dl..end].to_vec()) };
+        let rel = |p: &'_ [u8], end: usize| -> Option<Vec<u8>> {
+            (p.starts_with(&self.dir) && end >= dl).then(|| p[dl..end].to_vec())
+        };
         let (rnew, rold) = (rel(new, end).unwrap_or_default(), rel(&old.path, old_end).unwrap_or_default());
         for ov in &self.conf.overrides {
             if rnew == *ov {
@@ -507,7 +539,10 @@ impl Depmod {
         }
         if let Ok(Some(text)) = read_tree_file(&self.dir, b"modules.order", false, err) {
             // As fgets() and strlen() see them: a line ends at a NUL.
-            let lines: Vec<&[u8]> = fgets_lines(&text).into_iter().map(|l| &l[..l.iter().position(|&c| c == 0).unwrap_or(l.len())]).collect();
+            let lines: Vec<&[u8]> = fgets_lines(&text)
+                .into_iter()
+                .map(|l| &l[..l.iter().position(|&c| c == 0).unwrap_or(l.len())])
+                .collect();
             if let Some(n) = lines.iter().position(|l| !l.is_empty() && !l.ends_with(b"\n")) {
                 depmod_msg(err, M::ORDER_LINE, &[&self.dir, &num_text(n as i64 + 1)]);
             } else {
@@ -529,7 +564,11 @@ impl Depmod {
                 }
                 // A stable sort, as glibc's qsort (a merge sort) is in
                 // practice: the key is (line, place in hash order).
-                let mut keys: Vec<u64> = modules.iter().enumerate().map(|(i, m)| (m.order.min(u32::MAX as usize) as u64) << 32 | i as u64).collect();
+                let mut keys: Vec<u64> = modules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (m.order.min(u32::MAX as usize) as u64) << 32 | i as u64)
+                    .collect();
                 keys.sort_unstable();
                 let mut slots: Vec<Option<Module>> = modules.into_iter().map(Some).collect();
                 modules = keys.iter().filter_map(|k| slots[(k & 0xffff_ffff) as usize].take()).collect();
@@ -578,7 +617,9 @@ impl Depmod {
             let mut f = line.split(|&c| c == b' ' || c == b'\t').filter(|w| !w.is_empty());
             let (Some(ver), Some(sym), Some(b"vmlinux")) = (f.next(), f.next(), f.next()) else { continue };
             let hex = ver.strip_prefix(b"0x").or_else(|| ver.strip_prefix(b"0X")).unwrap_or(ver);
-            let crc = (!hex.is_empty() && hex.iter().all(|c| c.is_ascii_hexdigit())).then(|| hex.iter().fold(0u64, |v, &c| v.wrapping_shl(4) | u64::from((c as char).to_digit(16).unwrap_or(0))));
+            let crc = (!hex.is_empty() && hex.iter().all(|c| c.is_ascii_hexdigit())).then(|| {
+                hex.iter().fold(0u64, |v, &c| v.wrapping_shl(4) | u64::from((c as char).to_digit(16).unwrap_or(0)))
+            });
             match crc {
                 Some(crc) => self.add_symbol(sym, false, crc, None),
                 None => depmod_msg(err, M::SYMVERS_LINE, &[file, &num_text(n as i64 + 1), ver]),
@@ -633,7 +674,12 @@ impl Depmod {
                 self.modules[i].deps.push(o);
                 self.modules[o].users += 1;
                 if verbose {
-                    out.bytes(&self.modules[i].path).str(" needs \"").bytes(name).str("\": ").bytes(&self.modules[o].path).byte(b'\n');
+                    out.bytes(&self.modules[i].path)
+                        .str(" needs \"")
+                        .bytes(name)
+                        .str("\": ")
+                        .bytes(&self.modules[o].path)
+                        .byte(b'\n');
                 }
             }
         }
@@ -845,7 +891,13 @@ impl Depmod {
                 files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
             }
             3 => {
-                let read = |name: &[u8], must_read, err: &mut Out| if show { Ok(None) } else { read_tree_file(&self.dir, name, must_read, err) };
+                let read = |name: &[u8], must_read, err: &mut Out| {
+                    if show {
+                        Ok(None)
+                    } else {
+                        read_tree_file(&self.dir, name, must_read, err)
+                    }
+                };
                 let mut builtin = Vec::new();
                 if let Ok(Some(text)) = read(b"modules.builtin", false, err) {
                     let mut w = Writer::default();
@@ -911,7 +963,15 @@ impl Depmod {
                         devname.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
                     }
                     let mut o = Out::new(crate::out::Sink::Buffer);
-                    o.bytes(&m.name).byte(b' ').bytes(dev).byte(b' ').byte(kind).num(major as i64).byte(b':').num(minor as i64).byte(b'\n');
+                    o.bytes(&m.name)
+                        .byte(b' ')
+                        .bytes(dev)
+                        .byte(b' ')
+                        .byte(kind)
+                        .num(major as i64)
+                        .byte(b':')
+                        .num(minor as i64)
+                        .byte(b'\n');
                     devname.extend_from_slice(&o.buf);
                 }
                 files.push(("modules.devname", devname));
@@ -1032,7 +1092,9 @@ fn up_to_date(dir: &[u8], err: &mut Out) -> bool {
             path.extend_from_slice(&name);
             let found = match kind {
                 Some(true) => newer(path, mtime, depth + 1, err),
-                Some(false) if is_module_file(&name) => cpath(b"", &[path]).and_then(|c| rustix::fs::stat(c.as_c_str())).is_ok_and(|st| st.st_mtime > mtime),
+                Some(false) if is_module_file(&name) => {
+                    cpath(b"", &[path]).and_then(|c| rustix::fs::stat(c.as_c_str())).is_ok_and(|st| st.st_mtime > mtime)
+                }
                 _ => false,
             };
             path.truncate(len);
@@ -1139,7 +1201,12 @@ extern "C" fn worker(arg: *mut c_void) -> *mut c_void {
 extern "C" {
     fn pthread_attr_init(attr: *mut c_void) -> i32;
     fn pthread_attr_setstacksize(attr: *mut c_void, size: usize) -> i32;
-    fn pthread_create(t: *mut u64, attr: *const c_void, f: extern "C" fn(*mut c_void) -> *mut c_void, arg: *mut c_void) -> i32;
+    fn pthread_create(
+        t: *mut u64,
+        attr: *const c_void,
+        f: extern "C" fn(*mut c_void) -> *mut c_void,
+        arg: *mut c_void,
+    ) -> i32;
     fn pthread_join(t: u64, ret: *mut *mut c_void) -> i32;
 }
 
@@ -1242,7 +1309,8 @@ fn load(path: &[u8]) -> Loaded {
 #[inline(never)]
 fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(), (&'static str, Errno, bool)> {
     let cdir = cpath(b"", &[dir]).map_err(|e| ("", e, false))?;
-    let dfd = rustix::fs::open(cdir.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| ("", e, false))?;
+    let dfd = rustix::fs::open(cdir.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| ("", e, false))?;
     let mut suffix = b".".to_vec();
     let mut o = Out::new(crate::out::Sink::Buffer);
     o.num(i64::from(std::process::id()));
@@ -1264,7 +1332,12 @@ fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(),
         let written = (|| {
             let t = temp(name)?;
             let _ = rustix::fs::unlinkat(&dfd, t.as_c_str(), rustix::fs::AtFlags::empty());
-            let fd = rustix::fs::openat(&dfd, t.as_c_str(), OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::from_raw_mode(0o644))?;
+            let fd = rustix::fs::openat(
+                &dfd,
+                t.as_c_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+                Mode::from_raw_mode(0o644),
+            )?;
             made.push((name, fd));
             let fd = &made[made.len() - 1].1;
             let mut rest = &data[..];
@@ -1313,7 +1386,8 @@ fn remove_stale_temps(dir: &[u8], files: &[(&'static str, Vec<u8>)]) {
         let Some(rest) = name.strip_suffix(b".tmp") else { continue };
         let Some(dot) = rest.iter().rposition(|&c| c == b'.') else { continue };
         let pid = &rest[dot + 1..];
-        if !pid.is_empty() && pid.iter().all(u8::is_ascii_digit) && files.iter().any(|f| f.0.as_bytes() == &rest[..dot]) {
+        if !pid.is_empty() && pid.iter().all(u8::is_ascii_digit) && files.iter().any(|f| f.0.as_bytes() == &rest[..dot])
+        {
             if let Ok(c) = cpath(&name, &[]) {
                 let _ = rustix::fs::unlinkat(&dfd, c.as_c_str(), rustix::fs::AtFlags::empty());
             }

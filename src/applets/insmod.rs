@@ -9,13 +9,13 @@ Insert the module in FILE into the running kernel, with parameters.
   -V, --version  show the version
 ";
 
+use crate::args::{self, Flag};
 use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::insert::{self, Failure};
 use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
 use crate::kmsg::Kmsg;
 use crate::modfile;
-use crate::args::{self, Flag};
 use std::ffi::{CString, OsString};
 
 const FORCE: u32 = 1;

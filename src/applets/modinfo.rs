@@ -123,8 +123,12 @@ fn absolute(path: &[u8]) -> Vec<u8> {
 /// kmod's is_module_filename(): an existing regular file with a module
 /// file name (a FIFO or a device named x.ko is looked up as a name).
 fn is_module_file(word: &[u8]) -> bool {
-    let regular = crate::file::cpath(b"", &[word]).is_ok_and(|p| rustix::fs::stat(p.as_c_str()).is_ok_and(|st| st.st_mode & 0o170000 == 0o100000));
-    regular && [&b".ko"[..], b".ko.gz", b".ko.xz", b".ko.zst"].iter().any(|ext| word.len() > ext.len() && word.ends_with(ext))
+    let regular = crate::file::cpath(b"", &[word])
+        .is_ok_and(|p| rustix::fs::stat(p.as_c_str()).is_ok_and(|st| st.st_mode & 0o170000 == 0o100000));
+    regular
+        && [&b".ko"[..], b".ko.gz", b".ko.xz", b".ko.zst"]
+            .iter()
+            .any(|ext| word.len() > ext.len() && word.ends_with(ext))
 }
 
 fn by_name<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, dir: &ModDir, word: &[u8], modname: bool) -> Result<(), Error> {
@@ -195,7 +199,13 @@ fn print_sizes<K: Kernel>(ctx: &mut Ctx<K>, sep: u8, filename: &[u8], sizes: &[u
     out.pad(b"filename:", 16).bytes(filename).byte(sep);
     let pages = |n: u64| n.div_ceil(4096);
     let line = |out: &mut crate::out::Out, key: &str, bytes: u64, pages: u64, tail: &str| {
-        out.pad(key.as_bytes(), 16).num(bytes as i64).str(" bytes, ").num(pages as i64).str(if pages == 1 { " page" } else { " pages" }).str(tail).byte(sep);
+        out.pad(key.as_bytes(), 16)
+            .num(bytes as i64)
+            .str(" bytes, ")
+            .num(pages as i64)
+            .str(if pages == 1 { " page" } else { " pages" })
+            .str(tail)
+            .byte(sep);
     };
     let mut core = (0, 0);
     let mut init = (0, 0);

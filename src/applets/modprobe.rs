@@ -37,7 +37,6 @@ what it no longer needs, as configured in modprobe.d.
 
 use crate::args::{self, Flag};
 use crate::config::Config;
-use crate::name::underscores;
 use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::file::{cpath, read_small};
@@ -45,11 +44,12 @@ use crate::insert::{self, Failure};
 use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC};
 use crate::kmsg::Kmsg;
 use crate::moddir::{Aliases, ModDir};
+use crate::name::underscores;
 use crate::{glob, modfile, name, sysfs};
 use rustix::io::Errno;
 use std::ffi::{CString, OsString};
-use std::rc::Rc;
 use std::os::unix::ffi::OsStringExt;
+use std::rc::Rc;
 
 const FLAGS: &[Flag] = &[
     ('a', "all", false),
@@ -354,7 +354,13 @@ impl<K: Kernel> Probe<'_, K> {
         // bytes, and an unclosed bracket expression names nothing.
         let Some(key) = name::alias_normalize(given) else { return Ok(Vec::new()) };
         let key = &key[..];
-        let found: Vec<Mod> = self.cfg.aliases.iter().filter(|(pattern, _)| glob::matches(pattern, key)).map(|(pattern, m)| Mod::new(m, Some(pattern))).collect();
+        let found: Vec<Mod> = self
+            .cfg
+            .aliases
+            .iter()
+            .filter(|(pattern, _)| glob::matches(pattern, key))
+            .map(|(pattern, m)| Mod::new(m, Some(pattern)))
+            .collect();
         if !found.is_empty() {
             return Ok(found);
         }
@@ -416,7 +422,8 @@ impl<K: Kernel> Probe<'_, K> {
         if self.is_builtin(m) {
             return Some(sysfs::State::Builtin);
         }
-        sysfs::initstate(&self.ctx.k, &m.name).or_else(|| sysfs::has_dir(&self.ctx.k, &m.name).then_some(sysfs::State::Coming))
+        sysfs::initstate(&self.ctx.k, &m.name)
+            .or_else(|| sysfs::has_dir(&self.ctx.k, &m.name).then_some(sysfs::State::Coming))
     }
 
     /// Whether the module is live or built in. One the kernel is still
@@ -473,7 +480,13 @@ impl<K: Kernel> Probe<'_, K> {
     /// The `options` lines for the module, by its name or the alias it was
     /// found through, joined by spaces.
     fn options(&self, m: &Mod) -> Option<Vec<u8>> {
-        let parts: Vec<&[u8]> = self.cfg.options.iter().filter(|(n, o)| !o.is_empty() && (*n == m.name || Some(n) == m.alias.as_ref())).map(|(_, o)| &o[..]).collect();
+        let parts: Vec<&[u8]> = self
+            .cfg
+            .options
+            .iter()
+            .filter(|(n, o)| !o.is_empty() && (*n == m.name || Some(n) == m.alias.as_ref()))
+            .map(|(_, o)| &o[..])
+            .collect();
         (!parts.is_empty()).then(|| parts.join(&b' '))
     }
 
@@ -583,7 +596,11 @@ impl<K: Kernel> Probe<'_, K> {
                     match Self::command(&self.cfg.install, s).filter(|_| !(step.ignore_cmd || top && ignore_top)) {
                         Some(cmd) => {
                             self.say(&[b"install", &cmd, &options]);
-                            if self.dry_run { Ok(()) } else { self.run_install(s, &cmd, &options) }
+                            if self.dry_run {
+                                Ok(())
+                            } else {
+                                self.run_install(s, &cmd, &options)
+                            }
                         }
                         None => self.insert(s, &options, top),
                     }
@@ -925,7 +942,9 @@ impl<K: Kernel> Probe<'_, K> {
         for b in &c.blacklist {
             o.str("blacklist ").bytes(b).byte(b'\n');
         }
-        for (label, list) in [("install ", &c.install), ("remove ", &c.remove), ("alias ", &c.aliases), ("options ", &c.options)] {
+        for (label, list) in
+            [("install ", &c.install), ("remove ", &c.remove), ("alias ", &c.aliases), ("options ", &c.options)]
+        {
             for (k, v) in list {
                 o.str(label).bytes(k).byte(b' ').bytes(v).byte(b'\n');
             }
@@ -965,7 +984,9 @@ impl<K: Kernel> Probe<'_, K> {
             Err(errno) => return fail(self, errno),
             Ok(e) if exports => e.exports().into_iter().map(|s| (s.crc, s.name)).collect(),
             // kmod skips the leading dot of ppc64 ELFv1 function names.
-            Ok(e) => e.versions().into_iter().map(|(name, crc)| (crc, name.strip_prefix(b".").unwrap_or(name))).collect(),
+            Ok(e) => {
+                e.versions().into_iter().map(|(name, crc)| (crc, name.strip_prefix(b".").unwrap_or(name))).collect()
+            }
         };
         // libkmod answers "none" with ENOENT.
         if list.is_empty() {
@@ -1017,7 +1038,14 @@ fn shell(cmd: &[u8], module: &[u8], options: &Option<Vec<u8>>) -> i32 {
     use std::ffi::{c_char, CStr};
     extern "C" {
         static environ: *const *const c_char;
-        fn posix_spawn(pid: *mut i32, path: *const c_char, actions: *const u8, attr: *const u8, argv: *const *const c_char, envp: *const *const c_char) -> i32;
+        fn posix_spawn(
+            pid: *mut i32,
+            path: *const c_char,
+            actions: *const u8,
+            attr: *const u8,
+            argv: *const *const c_char,
+            envp: *const *const c_char,
+        ) -> i32;
         fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     }
     let mut set = vec![[&b"MODPROBE_MODULE="[..], module].concat()];
@@ -1045,17 +1073,31 @@ fn shell(cmd: &[u8], module: &[u8], options: &Option<Vec<u8>>) -> i32 {
     // SAFETY: NULL-terminated arrays of C strings that outlive the call.
     unsafe {
         let mut pid = 0;
-        if posix_spawn(&mut pid, c"/bin/sh".as_ptr(), core::ptr::null(), core::ptr::null(), argv.as_ptr(), envp.as_ptr()) != 0 {
+        if posix_spawn(
+            &mut pid,
+            c"/bin/sh".as_ptr(),
+            core::ptr::null(),
+            core::ptr::null(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+        ) != 0
+        {
             return 1;
         }
         let mut status = 0;
         while waitpid(pid, &mut status, 0) < 0 {
-            if rustix::io::Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)) != Errno::INTR {
+            if rustix::io::Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+                != Errno::INTR
+            {
                 return 1;
             }
         }
         // WIFEXITED / WEXITSTATUS.
-        if status & 0x7f == 0 { (status >> 8) & 0xff } else { 1 }
+        if status & 0x7f == 0 {
+            (status >> 8) & 0xff
+        } else {
+            1
+        }
     }
 }
 

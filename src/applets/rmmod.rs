@@ -13,12 +13,12 @@ same) or the path of a module file.
   -V, --version  show the version
 ";
 
+use crate::args::{self, Flag};
 use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::kernel::{Kernel, O_NONBLOCK, O_TRUNC};
 use crate::name;
 use crate::sysfs::{self, State};
-use crate::args::{self, Flag};
 use rustix::io::Errno;
 use std::ffi::{CString, OsString};
 
@@ -87,7 +87,14 @@ fn check<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], force: bool, wait: bool) -> R
 /// the kernel never waits for users, so -w waits here: EWOULDBLOCK while the
 /// module has users, EBUSY while it is still coming or going, retried with a
 /// backoff that grows to one second.
-fn remove<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], arg: &[u8], force: bool, wait: bool, verbose: bool) -> Result<(), Error> {
+fn remove<K: Kernel>(
+    ctx: &mut Ctx<K>,
+    name: &[u8],
+    arg: &[u8],
+    force: bool,
+    wait: bool,
+    verbose: bool,
+) -> Result<(), Error> {
     let flags = O_NONBLOCK | if force { O_TRUNC } else { 0 };
     // name::plausible() held in check() unless -f; a name that cannot be a
     // module is not handed to the kernel either way.

@@ -21,7 +21,12 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!("modbox-test-{}-{}-{}", std::process::id(), tag, N.fetch_add(1, Ordering::Relaxed)));
+        let p = std::env::temp_dir().join(format!(
+            "modbox-test-{}-{}-{}",
+            std::process::id(),
+            tag,
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = fs::remove_dir_all(&p);
         fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -79,7 +84,17 @@ impl FakeKernel {
     pub fn new() -> FakeKernel {
         let root = TempDir::new("root");
         root.write("/dev/kmsg", b"6,1,1,-;old record that must not be shown\n");
-        FakeKernel { root, calls: Vec::new(), finit: VecDeque::new(), init: VecDeque::new(), delete: VecDeque::new(), log_on_load: Vec::new(), files: Vec::new(), on_sleep: Vec::new(), on_finit: Vec::new() }
+        FakeKernel {
+            root,
+            calls: Vec::new(),
+            finit: VecDeque::new(),
+            init: VecDeque::new(),
+            delete: VecDeque::new(),
+            log_on_load: Vec::new(),
+            files: Vec::new(),
+            on_sleep: Vec::new(),
+            on_finit: Vec::new(),
+        }
     }
 
     fn log(&mut self) {
@@ -152,7 +167,10 @@ impl Kernel for FakeKernel {
 /// e.g. `kernel/drivers/net/dummy.ko`, when one is there; the cache is
 /// $MODBOX_CACHE or target/cache, as for tests/trees.rs.
 pub fn cached_module(rel: &str) -> Option<PathBuf> {
-    let cache = std::env::var_os("MODBOX_CACHE").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache")).join("kernels");
+    let cache = std::env::var_os("MODBOX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cache"))
+        .join("kernels");
     for pkg in fs::read_dir(cache).ok()?.flatten() {
         for kver in fs::read_dir(pkg.path().join("lib/modules")).into_iter().flatten().flatten() {
             let p = kver.path().join(rel);
@@ -172,7 +190,12 @@ pub struct Run {
     pub k: FakeKernel,
 }
 
-pub fn run(applet: fn(&mut Ctx<FakeKernel>, Vec<OsString>) -> i32, name: &'static str, k: FakeKernel, args: &[&str]) -> Run {
+pub fn run(
+    applet: fn(&mut Ctx<FakeKernel>, Vec<OsString>) -> i32,
+    name: &'static str,
+    k: FakeKernel,
+    args: &[&str],
+) -> Run {
     let mut ctx = Ctx::buffered(k, name);
     let code = applet(&mut ctx, args.iter().map(OsString::from).collect());
     Run {
@@ -275,7 +298,8 @@ pub fn elf_module_syms(modinfo: &[&str], exports: &[&str], needs: &[&str]) -> Ve
         name += n.trim_start_matches('~').len() as u32 + 1;
     }
     let shstrtab = b"\0.modinfo\0__ksymtab_strings\0.symtab\0.strtab\0.shstrtab\0".to_vec();
-    let sections: [(u32, u32, &[u8], u64); 5] = [(1, 1, &info, 0), (10, 1, &ksymtab, 0), (28, 2, &symtab, 24), (36, 3, &strtab, 0), (44, 3, &shstrtab, 0)];
+    let sections: [(u32, u32, &[u8], u64); 5] =
+        [(1, 1, &info, 0), (10, 1, &ksymtab, 0), (28, 2, &symtab, 24), (36, 3, &strtab, 0), (44, 3, &shstrtab, 0)];
     let mut data = vec![0u8; 64];
     let mut offs = Vec::new();
     for (_, _, bytes, _) in &sections {
