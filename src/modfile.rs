@@ -94,18 +94,6 @@ pub fn modinfo_value<'a>(modinfo: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     modinfo_strings(modinfo).find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix(b"=")))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn modinfo_value() {
-        let m = b"license=GPL\0vermagic=6.1.0-41-amd64 SMP mod_unload modversions \0\0name=dummy\0";
-        assert_eq!(super::modinfo_value(m, b"vermagic"), Some(&b"6.1.0-41-amd64 SMP mod_unload modversions "[..]));
-        assert_eq!(super::modinfo_value(m, b"name"), Some(&b"dummy"[..]));
-        assert_eq!(super::modinfo_value(m, b"nam"), None);
-        assert_eq!(super::modinfo_value(m, b"depends"), None);
-    }
-}
-
 /// The compression format of a module file, by its magic bytes.
 pub fn compression(image: &[u8]) -> Option<&'static str> {
     if image.starts_with(&[0x1f, 0x8b]) {
@@ -210,7 +198,7 @@ fn layout_of<H: FileHeader<Endian = Endianness>>(image: &[u8]) -> Option<[u64; 7
             flags |= RO_AFTER_INIT;
         }
         let align: u64 = s.sh_addralign(endian).into();
-        todo.push(Some((flags, name.starts_with(b".init"), align.max(1), u64::from(s.sh_size(endian).into()))));
+        todo.push(Some((flags, name.starts_with(b".init"), align.max(1), s.sh_size(endian).into())));
     }
     let mut sizes = [0u64; 7];
     for init in [false, true] {
@@ -228,4 +216,16 @@ fn layout_of<H: FileHeader<Endian = Endianness>>(image: &[u8]) -> Option<[u64; 7
         }
     }
     Some(sizes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn modinfo_value() {
+        let m = b"license=GPL\0vermagic=6.1.0-41-amd64 SMP mod_unload modversions \0\0name=dummy\0";
+        assert_eq!(super::modinfo_value(m, b"vermagic"), Some(&b"6.1.0-41-amd64 SMP mod_unload modversions "[..]));
+        assert_eq!(super::modinfo_value(m, b"name"), Some(&b"dummy"[..]));
+        assert_eq!(super::modinfo_value(m, b"nam"), None);
+        assert_eq!(super::modinfo_value(m, b"depends"), None);
+    }
 }

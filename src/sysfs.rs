@@ -97,7 +97,7 @@ fn read_long(path: &std::ffi::CString) -> Result<i64, Errno> {
     let digits = num[sign..].iter().take_while(|c| c.is_ascii_digit()).count();
     match num.get(sign + digits) {
         Some(c) if digits > 0 && c.is_ascii_whitespace() => {
-            parse_num(&num[..sign + digits].strip_prefix(b"+").unwrap_or(&num[..sign + digits])).ok_or(Errno::RANGE)
+            parse_num(num[..sign + digits].strip_prefix(b"+").unwrap_or(&num[..sign + digits])).ok_or(Errno::RANGE)
         }
         _ => Err(Errno::INVAL),
     }

@@ -224,7 +224,7 @@ fn compressed_files_go_to_a_kernel_that_decompresses_them() {
         }
         let r = run(insmod, "insmod", k, &[file]);
         assert_eq!((r.code, r.k.calls.len()), (1, 0), "{}", r.err);
-        assert!(r.err.starts_with(&format!("insmod: ERROR: could not read ")), "{}", r.err);
+        assert!(r.err.starts_with(&"insmod: ERROR: could not read ".to_string()), "{}", r.err);
         assert!(r.err.contains(&format!("-compressed module {file}: ")), "{}", r.err);
     }
 }

@@ -207,7 +207,7 @@ fn index_reader_agrees_with_kmod() {
         for (bin, txt) in [("modules.alias.bin", "modules.alias"), ("modules.symbols.bin", "modules.symbols")] {
             // depmod stores alias keys normalised: '-' as '_' outside [...].
             let t = sorted_text(txt, &|l: &str| {
-                let rest = l.splitn(2, ' ').nth(1).unwrap();
+                let rest = l.split_once(' ').unwrap().1;
                 let (key, module) = rest.rsplit_once(' ').unwrap();
                 format!("{} {module}", alias_normalize(key))
             });

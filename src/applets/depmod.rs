@@ -429,7 +429,7 @@ impl Depmod {
         let len = path.len();
         for (name, kind) in entries {
             let excluded = matches!(&name[..], b"." | b".." | b"build" | b"source")
-                || self.conf.excludes.iter().any(|e| *e == name);
+                || self.conf.excludes.contains(&name);
             let Some(is_dir) = kind.filter(|_| !excluded) else { continue };
             path.push(b'/');
             path.extend_from_slice(&name);
@@ -829,11 +829,10 @@ impl Depmod {
                     }
                     dep.extend_from_slice(&line);
                     dep.push(b'\n');
-                    if !show {
-                        if dep_bin.insert(&m.name, &line, i as u32) && warn {
+                    if !show
+                        && dep_bin.insert(&m.name, &line, i as u32) && warn {
                             depmod_msg(err, M::DUP_DEPS, &[&line]);
                         }
-                    }
                 }
                 files.push(("modules.dep", dep));
                 files.push(("modules.dep.bin", if show { Vec::new() } else { dep_bin.write() }));
@@ -881,11 +880,10 @@ impl Depmod {
                     }
                     let mut key = b"symbol:".to_vec();
                     key.extend_from_slice(name);
-                    if !show {
-                        if symbols_bin.insert(&key, owner, o as u32) && warn {
+                    if !show
+                        && symbols_bin.insert(&key, owner, o as u32) && warn {
                             depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
                         }
-                    }
                 }
                 files.push(("modules.symbols", symbols));
                 files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
@@ -1236,7 +1234,7 @@ fn load(path: &[u8]) -> Loaded {
             Err(_) => return fail(&errno_text(Errno::INVAL)),
         },
     };
-    let elf = match Elf::new(&image) {
+    let elf = match Elf::new(image) {
         Ok(e) => e,
         Err(e) => return fail(&errno_text(e)),
     };

@@ -474,7 +474,7 @@ impl<K: Kernel> Probe<'_, K> {
     }
 
     fn is_blacklisted(&self, m: &Mod) -> bool {
-        self.cfg.blacklist.iter().any(|b| *b == m.name)
+        self.cfg.blacklist.contains(&m.name)
     }
 
     /// The `options` lines for the module, by its name or the alias it was
@@ -757,7 +757,7 @@ impl<K: Kernel> Probe<'_, K> {
         let me = self.dir.dep(&m.name).ok()??;
         for d in &me.deps {
             let dn = name::from_path(d);
-            if self.dir.dep(&dn).ok()??.deps.iter().any(|x| *x == me.path) {
+            if self.dir.dep(&dn).ok()??.deps.contains(&me.path) {
                 return Some(vec![m.name.clone(), dn, m.name.clone()]);
             }
         }

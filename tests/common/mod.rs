@@ -225,7 +225,7 @@ pub fn elf_module(modinfo: &[&str], versions: bool) -> Vec<u8> {
     data.extend_from_slice(&vers);
     let str_off = data.len();
     data.extend_from_slice(&shstrtab);
-    while data.len() % 8 != 0 {
+    while !data.len().is_multiple_of(8) {
         data.push(0);
     }
     let shoff = data.len();
@@ -303,13 +303,13 @@ pub fn elf_module_syms(modinfo: &[&str], exports: &[&str], needs: &[&str]) -> Ve
     let mut data = vec![0u8; 64];
     let mut offs = Vec::new();
     for (_, _, bytes, _) in &sections {
-        while data.len() % 8 != 0 {
+        while !data.len().is_multiple_of(8) {
             data.push(0);
         }
         offs.push(data.len());
         data.extend_from_slice(bytes);
     }
-    while data.len() % 8 != 0 {
+    while !data.len().is_multiple_of(8) {
         data.push(0);
     }
     let shoff = data.len();
