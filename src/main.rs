@@ -20,5 +20,5 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         // SAFETY: the C runtime passes argc valid NUL-terminated strings.
         .map(|i| OsString::from_vec(unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes().to_vec()))
         .collect();
-    modbox::multicall::main(args)
+    modbox::cli::multicall::main(args)
 }

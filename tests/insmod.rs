@@ -76,9 +76,9 @@ fn forced_fallback_strips_versions_and_vermagic() {
     k.finit.push_back(Err(Errno::NOSYS));
     let r = run(insmod, "insmod", k, &["-f", &m]);
     let Call::Init { image, .. } = &r.k.calls[1] else { panic!("{:?}", r.k.calls) };
-    let info = modbox::modfile::modinfo_section(image).unwrap();
-    assert_eq!(modbox::modfile::modinfo_value(info, b"vermagic"), None);
-    assert_eq!(modbox::modfile::modinfo_value(info, b"name"), Some(&b"dummy"[..]));
+    let info = modbox::module::modfile::modinfo_section(image).unwrap();
+    assert_eq!(modbox::module::modfile::modinfo_value(info, b"vermagic"), None);
+    assert_eq!(modbox::module::modfile::modinfo_value(info, b"name"), Some(&b"dummy"[..]));
     // The __versions header (the third) lost SHF_ALLOC; nothing else changed.
     let orig = std::fs::read(&m).unwrap();
     let diff: Vec<usize> = (0..orig.len()).filter(|&i| orig[i] != image[i]).collect();

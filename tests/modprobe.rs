@@ -435,7 +435,7 @@ fn text_fallback_for_aliases_symbols_and_builtins() {
 /// seconds: moddir_text).
 #[test]
 fn softdep_web_matches_kmod_from_bin_and_text_indexes() {
-    use modbox::index::Writer;
+    use modbox::moddir::index::Writer;
     use std::process::Command;
     const N: usize = 40;
     let t = TempDir::new("softdep-web");

@@ -164,7 +164,7 @@ fn modinfo_by_name_matches_kmod() {
 /// and alias lookups resolving to what kmod's modprobe -R says.
 #[test]
 fn index_reader_agrees_with_kmod() {
-    use modbox::index::Index;
+    use modbox::moddir::index::Index;
     for tree in trees() {
         let (root, kver) = indexed_copy(&tree, "index");
         let dir = root.path().join("lib/modules").join(&kver);
@@ -454,7 +454,7 @@ fn same_depmod_files(ours: &Path, theirs: &Path, what: &str) {
 /// as they do from kmod's files.
 #[test]
 fn depmod_matches_kmod_on_both_trees() {
-    use modbox::index::Index;
+    use modbox::moddir::index::Index;
     for tree in trees() {
         let kver = tree.file_name().unwrap().to_str().unwrap().to_string();
         let copy = |tag: &str| {

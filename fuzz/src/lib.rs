@@ -7,10 +7,10 @@
 //! with glibc's fnmatch() and depmod.d version patterns with glibc's
 //! regexec(), which are what kmod calls.
 
-use modbox::ctx::Ctx;
+use modbox::cli::ctx::Ctx;
 use modbox::kernel::Kernel;
 use modbox::moddir::{Aliases, ModDir};
-use modbox::out::{Out, Sink};
+use modbox::sys::out::{Out, Sink};
 use std::ffi::{c_char, c_int, c_void, CStr, CString, OsString};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -109,8 +109,8 @@ pub fn modinfo(data: &[u8]) {
 }
 
 pub fn elf(data: &[u8]) {
-    use modbox::modfile;
-    if let Ok(e) = modbox::elf::Elf::new(data) {
+    use modbox::module::modfile;
+    if let Ok(e) = modbox::module::elf::Elf::new(data) {
         let _ = e.strings(b".modinfo");
         let _ = e.exports();
         let _ = e.needs();
@@ -122,9 +122,9 @@ pub fn elf(data: &[u8]) {
     }
     let _ = modfile::layout(data);
     let _ = modfile::compression(data);
-    if let Some(sig) = modbox::signature::parse(data) {
+    if let Some(sig) = modbox::module::signature::parse(data) {
         let mut hex = Vec::new();
-        modbox::signature::hex(sig.key_id, &mut hex);
+        modbox::module::signature::hex(sig.key_id, &mut hex);
         // `XX:` a byte, the last without `:`, and a `\n\t\t` after every 20th.
         let n = sig.key_id.len();
         assert_eq!(hex.len(), if n == 0 { 0 } else { 3 * n - 1 + 3 * ((n - 1) / 20) });
@@ -138,8 +138,8 @@ pub fn elf(data: &[u8]) {
 }
 
 fn decompress(format: &'static str, data: &[u8]) {
-    if let Ok(out) = modbox::decompress::decompress(format, data) {
-        assert!(out.len() <= modbox::decompress::MAX_OUTPUT);
+    if let Ok(out) = modbox::module::decompress::decompress(format, data) {
+        assert!(out.len() <= modbox::module::decompress::MAX_OUTPUT);
     }
 }
 
@@ -159,7 +159,7 @@ pub fn index(data: &[u8]) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &data[..0]),
     };
-    if let Ok(idx) = modbox::index::Index::new(file) {
+    if let Ok(idx) = modbox::moddir::index::Index::new(file) {
         let _ = idx.get(key);
         let _ = idx.search_wild(key);
         if let Ok(all) = idx.dump() {
@@ -178,7 +178,7 @@ pub fn index(data: &[u8]) {
 /// of equal priority first).
 pub fn index_roundtrip(data: &[u8]) {
     use std::collections::BTreeMap;
-    let mut w = modbox::index::Writer::default();
+    let mut w = modbox::moddir::index::Writer::default();
     let mut model: BTreeMap<Vec<u8>, Vec<(u32, Vec<u8>)>> = BTreeMap::new();
     for line in data.split(|&c| c == b'\n').take(256) {
         let mut f = line.splitn(3, |&c| c == b'\t');
@@ -194,7 +194,7 @@ pub fn index_roundtrip(data: &[u8]) {
         vals.insert(at, (prio, v.to_vec()));
     }
     let bytes = w.write();
-    let idx = modbox::index::Index::new(&bytes).expect("the writer's own file reads");
+    let idx = modbox::moddir::index::Index::new(&bytes).expect("the writer's own file reads");
     let dumped = idx.dump().expect("the writer's own file dumps");
     let got: BTreeMap<Vec<u8>, Vec<(u32, Vec<u8>)>> =
         dumped.into_iter().map(|(k, v)| (k, v.into_iter().map(|(p, v)| (p, v.to_vec())).collect())).collect();
@@ -221,7 +221,7 @@ pub fn moddir_text(data: &[u8]) {
     put("etc/modprobe.d/fuzz.conf", p[5]);
     let key = p[6];
     let dir = ModDir::at(scratch().to_str().unwrap().as_bytes(), b"0.0-fuzz");
-    let norm = modbox::name::underscores(key);
+    let norm = modbox::module::name::underscores(key);
     if let Some(k) = &norm {
         let _ = dir.dep(k);
         for a in [Aliases::Alias, Aliases::Symbols, Aliases::Builtin] {
@@ -242,7 +242,7 @@ pub fn moddir_text(data: &[u8]) {
 }
 
 pub fn modprobe_conf(data: &[u8]) {
-    let mut c = modbox::config::Config::default();
+    let mut c = modbox::config::modprobe_d::Config::default();
     c.parse(data, b"/etc/modprobe.d/fuzz.conf");
     // A directive without its module name is a bad line, never an entry.
     for (name, _) in c.aliases.iter().chain(&c.options).chain(&c.install).chain(&c.remove) {
@@ -251,7 +251,7 @@ pub fn modprobe_conf(data: &[u8]) {
 }
 
 pub fn cmdline(data: &[u8]) {
-    let mut c = modbox::config::Config::default();
+    let mut c = modbox::config::modprobe_d::Config::default();
     c.parse_cmdline(data);
     // A module name ends at the first `.` or blank of a word (kmod takes
     // an empty one as it comes: `.x=1` gives options for "").
@@ -306,10 +306,10 @@ pub fn glibc_regex(pattern: &[u8], s: &[u8]) -> Option<bool> {
 /// version pattern of the kind modbox claims to match as regexec() does,
 /// and a version to search.
 pub fn depmod_conf(data: &[u8]) {
-    let mut c = modbox::depmod_conf::Conf::default();
+    let mut c = modbox::config::depmod_d::Conf::default();
     let mut err = Out::new(Sink::Buffer);
     c.parse(b"/etc/depmod.d/fuzz.conf", data, b"6.1.0-41-amd64", true, &mut err);
-    bounded("version pattern", || modbox::depmod_conf::kernel_matches(data, b"6.1.0-41-amd64"));
+    bounded("version pattern", || modbox::config::depmod_d::kernel_matches(data, b"6.1.0-41-amd64"));
 
     const ATOMS: [&str; 12] = ["6", "1", ".", "\\.", "-", "a", "m", "[0-9]", "[^.]", "[a-m]", "[]a]", "[.-]"];
     const CHARS: &[u8] = b"61.-am]";
@@ -332,7 +332,7 @@ pub fn depmod_conf(data: &[u8]) {
     }
     let kver: Vec<u8> = version.iter().take(64).map(|&b| CHARS[b as usize % CHARS.len()]).collect();
     if let Some(want) = glibc_regex(&pattern, &kver) {
-        let got = modbox::depmod_conf::kernel_matches(&pattern, &kver);
+        let got = modbox::config::depmod_d::kernel_matches(&pattern, &kver);
         assert_eq!(
             got,
             want,
@@ -355,11 +355,11 @@ pub fn glibc_fnmatch(pattern: &[u8], s: &[u8]) -> Option<bool> {
 pub fn glob(data: &[u8]) {
     let Some(nul) = data.iter().position(|&c| c == 0) else { return };
     let (pattern, text) = (&data[..nul], &data[nul + 1..]);
-    let got = bounded("glob", || modbox::glob::matches(pattern, text));
+    let got = bounded("glob", || modbox::moddir::glob::matches(pattern, text));
     if let Some(want) = glibc_fnmatch(pattern, text) {
         assert_eq!(got, want, "pattern {:?} on {:?}", String::from_utf8_lossy(pattern), String::from_utf8_lossy(text));
     }
-    let _ = modbox::name::alias_normalize(pattern);
+    let _ = modbox::module::name::alias_normalize(pattern);
 }
 
 /// Input: /proc/modules, SEP, then the text of each listed module's
@@ -368,10 +368,10 @@ pub fn proc_modules(data: &[u8]) {
     let p = parts(data, 2);
     let _ = std::fs::remove_dir_all(scratch().join("sys"));
     put("proc/modules", p[0]);
-    let mods = modbox::sysfs::parse_proc_modules(p[0]);
+    let mods = modbox::kernel::sysfs::parse_proc_modules(p[0]);
     for m in mods.iter().take(8) {
         if let Ok(name) = std::str::from_utf8(&m.name) {
-            if modbox::name::plausible(&m.name) && !name.contains('/') {
+            if modbox::module::name::plausible(&m.name) && !name.contains('/') {
                 put(&format!("sys/module/{name}/refcnt"), p[1]);
                 put(&format!("sys/module/{name}/coresize"), p[1]);
             }

@@ -23,16 +23,16 @@ paths) only those modules are indexed.
   -V, --version          show the version
 ";
 
-use crate::args::{self, Flag};
-use crate::ctx::Ctx;
-use crate::depmod_conf::{Conf, Search, DEFAULT_DIRS};
-use crate::elf::Elf;
-use crate::error::depmod as M;
-use crate::error::{depmod_msg, errno_text, num_text};
-use crate::file::{cpath, open_ro, read_all, Mapped};
-use crate::index::Writer;
+use crate::cli::args::{self, Flag};
+use crate::cli::ctx::Ctx;
+use crate::cli::error::depmod as M;
+use crate::cli::error::{depmod_msg, errno_text, num_text};
+use crate::config::depmod_d::{Conf, Search, DEFAULT_DIRS};
 use crate::kernel::Kernel;
-use crate::out::Out;
+use crate::moddir::index::Writer;
+use crate::module::elf::Elf;
+use crate::sys::file::{cpath, open_ro, read_all, Mapped};
+use crate::sys::out::Out;
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 use std::ffi::OsString;
@@ -233,7 +233,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             // Named files get no depmod.d ranking: two of one name are an
             // error, as in kmod (its module pool refuses a second path; the
             // same path twice fails when it is added).
-            if let Some(&old) = d.by_name.find(&crate::name::normalize(&path[base..])) {
+            if let Some(&old) = d.by_name.find(&crate::module::name::normalize(&path[base..])) {
                 let same = d.modules[old].path == *path;
                 return fatal(
                     ctx,
@@ -428,8 +428,8 @@ impl Depmod {
         ancestors.push(id);
         let len = path.len();
         for (name, kind) in entries {
-            let excluded = matches!(&name[..], b"." | b".." | b"build" | b"source")
-                || self.conf.excludes.contains(&name);
+            let excluded =
+                matches!(&name[..], b"." | b".." | b"build" | b"source") || self.conf.excludes.contains(&name);
             let Some(is_dir) = kind.filter(|_| !excluded) else { continue };
             path.push(b'/');
             path.extend_from_slice(&name);
@@ -448,7 +448,7 @@ impl Depmod {
     /// name at `base`) unless a module of that name with a higher priority
     /// is known; false when `path` was not added.
     fn add(&mut self, path: Vec<u8>, base: usize) -> bool {
-        let name = crate::name::normalize(&path[base..]);
+        let name = crate::module::name::normalize(&path[base..]);
         if let Some(&old) = self.by_name.find(&name) {
             if self.keeps(&self.modules[old], &path, base + name.len()) {
                 return false;
@@ -799,7 +799,7 @@ impl Depmod {
     fn outputs(&self, show: bool, warn: bool, err: &mut Out) -> Vec<(&'static str, Vec<u8>)> {
         let slots: Slots<(Vec<(&'static str, Vec<u8>)>, Vec<u8>)> = Slots::new(5);
         parallel(5, &|job| {
-            let mut e = Out::new(crate::out::Sink::Buffer);
+            let mut e = Out::new(crate::sys::out::Sink::Buffer);
             let files = self.output(job, show, warn, &mut e);
             // SAFETY: parallel() runs each job once.
             unsafe { slots.put(job, (files, e.buf)) };
@@ -829,10 +829,9 @@ impl Depmod {
                     }
                     dep.extend_from_slice(&line);
                     dep.push(b'\n');
-                    if !show
-                        && dep_bin.insert(&m.name, &line, i as u32) && warn {
-                            depmod_msg(err, M::DUP_DEPS, &[&line]);
-                        }
+                    if !show && dep_bin.insert(&m.name, &line, i as u32) && warn {
+                        depmod_msg(err, M::DUP_DEPS, &[&line]);
+                    }
                 }
                 files.push(("modules.dep", dep));
                 files.push(("modules.dep.bin", if show { Vec::new() } else { dep_bin.write() }));
@@ -855,7 +854,7 @@ impl Depmod {
                         if show {
                             continue;
                         }
-                        match crate::name::alias_normalize(v) {
+                        match crate::module::name::alias_normalize(v) {
                             Some(key) => {
                                 if alias_bin.insert(&key, &m.name, i as u32) && warn {
                                     depmod_msg(err, M::DUP_ALIAS, &[&key, &m.name]);
@@ -880,10 +879,9 @@ impl Depmod {
                     }
                     let mut key = b"symbol:".to_vec();
                     key.extend_from_slice(name);
-                    if !show
-                        && symbols_bin.insert(&key, owner, o as u32) && warn {
-                            depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
-                        }
+                    if !show && symbols_bin.insert(&key, owner, o as u32) && warn {
+                        depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
+                    }
                 }
                 files.push(("modules.symbols", symbols));
                 files.push(("modules.symbols.bin", if show { Vec::new() } else { symbols_bin.write() }));
@@ -907,7 +905,7 @@ impl Depmod {
                         }
                         let base = line.rsplit(|&c| c == b'/').next().unwrap_or(line);
                         if !base.is_empty() {
-                            let name = crate::name::normalize(base);
+                            let name = crate::module::name::normalize(base);
                             w.insert(&name, b"", 0);
                         }
                     }
@@ -924,7 +922,7 @@ impl Depmod {
                 if let Some(text) = modinfo {
                     let mut w = Writer::default();
                     for (module, alias) in builtin_aliases(&text, err) {
-                        match crate::name::alias_normalize(&alias) {
+                        match crate::module::name::alias_normalize(&alias) {
                             Some(key) => {
                                 w.insert(&key, &module, 0);
                             }
@@ -960,7 +958,7 @@ impl Depmod {
                     if devname.is_empty() {
                         devname.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
                     }
-                    let mut o = Out::new(crate::out::Sink::Buffer);
+                    let mut o = Out::new(crate::sys::out::Sink::Buffer);
                     o.bytes(&m.name)
                         .byte(b' ')
                         .bytes(dev)
@@ -1213,7 +1211,7 @@ extern "C" {
 #[inline(never)]
 fn load(path: &[u8]) -> Loaded {
     let fail = |why: &[u8]| Loaded { error: Some(why.to_vec()), ..Loaded::default() };
-    let file = match cpath(b"", &[path]).and_then(|c| Mapped::open(&c, crate::modfile::MAX_MODULE)) {
+    let file = match cpath(b"", &[path]).and_then(|c| Mapped::open(&c, crate::module::modfile::MAX_MODULE)) {
         Ok(f) => f,
         Err(e) => return fail(&errno_text(e)),
     };
@@ -1223,9 +1221,9 @@ fn load(path: &[u8]) -> Loaded {
         return fail(&errno_text(Errno::INVAL));
     }
     let unpacked;
-    let image = match crate::modfile::compression(data) {
+    let image = match crate::module::modfile::compression(data) {
         None => data,
-        Some(format) => match crate::decompress::decompress(format, data) {
+        Some(format) => match crate::module::decompress::decompress(format, data) {
             Ok(i) => {
                 unpacked = i;
                 &unpacked[..]
@@ -1310,7 +1308,7 @@ fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(),
     let dfd = rustix::fs::open(cdir.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| ("", e, false))?;
     let mut suffix = b".".to_vec();
-    let mut o = Out::new(crate::out::Sink::Buffer);
+    let mut o = Out::new(crate::sys::out::Sink::Buffer);
     o.num(i64::from(std::process::id()));
     suffix.extend_from_slice(&o.buf);
     suffix.extend_from_slice(b".tmp");
@@ -1379,7 +1377,7 @@ fn write_atomically(dir: &[u8], files: &[(&'static str, Vec<u8>)]) -> Result<(),
 /// Removes the temporary files write_atomically() names (`NAME.PID.tmp`,
 /// NAME one of `files`) from `dir`, whoever made them.
 fn remove_stale_temps(dir: &[u8], files: &[(&'static str, Vec<u8>)]) {
-    let Ok((dfd, entries)) = read_dir(dir, &mut Out::new(crate::out::Sink::Buffer)) else { return };
+    let Ok((dfd, entries)) = read_dir(dir, &mut Out::new(crate::sys::out::Sink::Buffer)) else { return };
     for (name, _) in entries {
         let Some(rest) = name.strip_suffix(b".tmp") else { continue };
         let Some(dot) = rest.iter().rposition(|&c| c == b'.') else { continue };
@@ -1489,8 +1487,8 @@ mod tests {
         assert!(!is_version_number(b"6"));
         assert_eq!(major_minor(b"char-major-10-237"), Some((b'c', 10, 237)));
         assert_eq!(major_minor(b"block-major-7-*"), None);
-        assert_eq!(crate::name::alias_normalize(b"pci:v-[a-b]d*").as_deref(), Some(&b"pci:v_[a-b]d*"[..]));
-        assert_eq!(crate::name::alias_normalize(b"a[b"), None);
-        assert_eq!(crate::name::alias_normalize(b"a]b"), None);
+        assert_eq!(crate::module::name::alias_normalize(b"pci:v-[a-b]d*").as_deref(), Some(&b"pci:v_[a-b]d*"[..]));
+        assert_eq!(crate::module::name::alias_normalize(b"a[b"), None);
+        assert_eq!(crate::module::name::alias_normalize(b"a]b"), None);
     }
 }

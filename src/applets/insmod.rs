@@ -9,13 +9,13 @@ Insert the module in FILE into the running kernel, with parameters.
   -V, --version  show the version
 ";
 
-use crate::args::{self, Flag};
-use crate::ctx::Ctx;
-use crate::error::Error;
-use crate::insert::{self, Failure};
+use crate::cli::args::{self, Flag};
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
+use crate::kernel::insert::{self, Failure};
+use crate::kernel::kmsg::Kmsg;
 use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
-use crate::kmsg::Kmsg;
-use crate::modfile;
+use crate::module::modfile;
 use std::ffi::{CString, OsString};
 
 const FORCE: u32 = 1;
@@ -38,7 +38,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         Err(e) => return ctx.fail(e),
     };
     // Command-line words cannot hold a NUL, so this never fails.
-    let params = CString::new(crate::params::join(params.iter().map(|w| &w[..]))).unwrap_or_default();
+    let params = CString::new(crate::kernel::params::join(params.iter().map(|w| &w[..]))).unwrap_or_default();
     let flags = if force { MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC } else { 0 };
     let log = Kmsg::open(&ctx.k);
     match insert::insert(ctx, path, &fd, &params, flags) {

@@ -5,10 +5,10 @@ Show the modules loaded in the running kernel: name, size in bytes, how
 many users it has, and which modules use it.
 ";
 
-use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
+use crate::kernel::sysfs;
 use crate::kernel::Kernel;
-use crate::sysfs;
 use std::ffi::OsString;
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {

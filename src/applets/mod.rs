@@ -1,6 +1,6 @@
 //! The applets, one file each, each starting with its usage text.
 
-use crate::ctx::Ctx;
+use crate::cli::ctx::Ctx;
 use crate::kernel::Linux;
 use std::ffi::OsString;
 

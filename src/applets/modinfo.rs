@@ -23,14 +23,14 @@ signature), or a module of the kernel by name, built-in ones included.
   -V, --version          show the version
 ";
 
-use crate::args::{self, Flag};
-use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::cli::args::{self, Flag};
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
 use crate::kernel::Kernel;
 use crate::moddir::ModDir;
-use crate::modfile;
-use crate::name;
-use crate::signature;
+use crate::module::modfile;
+use crate::module::name;
+use crate::module::signature;
 use rustix::io::Errno;
 use std::ffi::OsString;
 
@@ -123,7 +123,7 @@ fn absolute(path: &[u8]) -> Vec<u8> {
 /// kmod's is_module_filename(): an existing regular file with a module
 /// file name (a FIFO or a device named x.ko is looked up as a name).
 fn is_module_file(word: &[u8]) -> bool {
-    let regular = crate::file::cpath(b"", &[word])
+    let regular = crate::sys::file::cpath(b"", &[word])
         .is_ok_and(|p| rustix::fs::stat(p.as_c_str()).is_ok_and(|st| st.st_mode & 0o170000 == 0o100000));
     regular
         && [&b".ko"[..], b".ko.gz", b".ko.xz", b".ko.zst"]
@@ -198,7 +198,7 @@ fn print_sizes<K: Kernel>(ctx: &mut Ctx<K>, sep: u8, filename: &[u8], sizes: &[u
     let out = &mut ctx.out;
     out.pad(b"filename:", 16).bytes(filename).byte(sep);
     let pages = |n: u64| n.div_ceil(4096);
-    let line = |out: &mut crate::out::Out, key: &str, bytes: u64, pages: u64, tail: &str| {
+    let line = |out: &mut crate::sys::out::Out, key: &str, bytes: u64, pages: u64, tail: &str| {
         out.pad(key.as_bytes(), 16)
             .num(bytes as i64)
             .str(" bytes, ")
@@ -299,7 +299,7 @@ type Param<'a> = (&'a [u8], Option<&'a [u8]>, Option<&'a [u8]>);
 
 /// kmod's process_parm(): a parameter seen first is put at the front of
 /// the list, so they come out in reverse order of first mention.
-fn params<'a>(err: &mut crate::out::Out, entries: &'a [(&'a [u8], Vec<u8>)]) -> Vec<Param<'a>> {
+fn params<'a>(err: &mut crate::sys::out::Out, entries: &'a [(&'a [u8], Vec<u8>)]) -> Vec<Param<'a>> {
     let mut list: Vec<Param> = Vec::new();
     for (k, v) in entries {
         let is_type = match *k {

@@ -35,17 +35,19 @@ what it no longer needs, as configured in modprobe.d.
   -V, --version              show the version
 ";
 
-use crate::args::{self, Flag};
-use crate::config::Config;
-use crate::ctx::Ctx;
-use crate::error::Error;
-use crate::file::{cpath, read_small};
-use crate::insert::{self, Failure};
+use crate::cli::args::{self, Flag};
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
+use crate::config::modprobe_d::Config;
+use crate::kernel::insert::{self, Failure};
+use crate::kernel::kmsg::Kmsg;
+use crate::kernel::sysfs;
 use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC};
-use crate::kmsg::Kmsg;
+use crate::moddir::glob;
 use crate::moddir::{Aliases, ModDir};
-use crate::name::underscores;
-use crate::{glob, modfile, name, sysfs};
+use crate::module::name::underscores;
+use crate::module::{modfile, name};
+use crate::sys::file::{cpath, read_small};
 use rustix::io::Errno;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStringExt;
@@ -309,7 +311,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         }
         ok
     } else {
-        let params = (words.len() > 1).then(|| crate::params::join(words[1..].iter().map(|w| &w[..])));
+        let params = (words.len() > 1).then(|| crate::kernel::params::join(words[1..].iter().map(|w| &w[..])));
         p.insmod(&words[0], params)
     };
     p.ctx.flush();
@@ -980,7 +982,7 @@ impl<K: Kernel> Probe<'_, K> {
             Err(Error::NotRegular { dir: true, .. }) => return fail(self, Errno::ISDIR),
             Err(_) => return fail(self, Errno::NOEXEC),
         };
-        let list: Vec<(u64, &[u8])> = match crate::elf::Elf::new(&image) {
+        let list: Vec<(u64, &[u8])> = match crate::module::elf::Elf::new(&image) {
             Err(errno) => return fail(self, errno),
             Ok(e) if exports => e.exports().into_iter().map(|s| (s.crc, s.name)).collect(),
             // kmod skips the leading dot of ppc64 ELFv1 function names.

@@ -13,12 +13,12 @@ same) or the path of a module file.
   -V, --version  show the version
 ";
 
-use crate::args::{self, Flag};
-use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::cli::args::{self, Flag};
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
+use crate::kernel::sysfs::{self, State};
 use crate::kernel::{Kernel, O_NONBLOCK, O_TRUNC};
-use crate::name;
-use crate::sysfs::{self, State};
+use crate::module::name;
 use rustix::io::Errno;
 use std::ffi::{CString, OsString};
 
@@ -47,7 +47,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let mut failed = false;
     for arg in args_in {
         // As kmod: an existing file names the module by its file name.
-        let is_file = crate::file::cpath(b"", &[&arg]).is_ok_and(|p| crate::file::stat_dir(&p).is_some());
+        let is_file = crate::sys::file::cpath(b"", &[&arg]).is_ok_and(|p| crate::sys::file::stat_dir(&p).is_some());
         let name = if is_file { name::from_path(&arg) } else { name::normalize(&arg) };
         // `..`, `/`, `.x` name no module: say so of the argument as given
         // (kmod gets lost in /sys/module//holders).

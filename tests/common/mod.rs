@@ -3,7 +3,7 @@
 //! builder of small ELF module files.
 #![allow(dead_code)]
 
-use modbox::ctx::Ctx;
+use modbox::cli::ctx::Ctx;
 use modbox::kernel::Kernel;
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;

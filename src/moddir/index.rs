@@ -5,7 +5,7 @@
 //! against the file, and a traversal is bounded by the file's size, so a
 //! corrupt or hostile index gives an error, never a crash or a hang.
 
-use crate::glob;
+use crate::moddir::glob;
 
 const MAGIC: u32 = 0xB007_F457;
 const VERSION_MAJOR: u32 = 2;

@@ -3,8 +3,8 @@
 //! (Documentation/ABI/testing/dev-kmsg). insmod shows what the kernel logged
 //! while it tried a load, where kmod only says "see dmesg".
 
-use crate::file::cpath;
 use crate::kernel::Kernel;
+use crate::sys::file::cpath;
 use rustix::fd::OwnedFd;
 use rustix::fs::{open, seek, Mode, OFlags, SeekFrom};
 use rustix::io::{read, Errno};

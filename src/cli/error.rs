@@ -2,7 +2,7 @@
 //! is the one place that turns them into kmod 30's messages, so the wording
 //! scripts depend on lives in a single file.
 
-use crate::out::Out;
+use crate::sys::out::Out;
 use rustix::io::Errno;
 
 pub enum Error {
@@ -518,14 +518,14 @@ pub fn depmod_msg(e: &mut Out, template: &str, args: &[&[u8]]) {
 
 /// strerror()'s text as bytes, for message arguments.
 pub fn errno_text(errno: Errno) -> Vec<u8> {
-    let mut o = Out::new(crate::out::Sink::Buffer);
+    let mut o = Out::new(crate::sys::out::Sink::Buffer);
     o.errno(errno);
     o.buf
 }
 
 /// A number as message argument.
 pub fn num_text(n: i64) -> Vec<u8> {
-    let mut o = Out::new(crate::out::Sink::Buffer);
+    let mut o = Out::new(crate::sys::out::Sink::Buffer);
     o.num(n);
     o.buf
 }

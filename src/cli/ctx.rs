@@ -1,9 +1,9 @@
 //! What an applet runs with: the kernel interface, its two output streams
 //! and its own name for messages.
 
-use crate::error::Error;
+use crate::cli::error::Error;
 use crate::kernel::Kernel;
-use crate::out::{Out, Sink};
+use crate::sys::out::{Out, Sink};
 
 pub struct Ctx<K: Kernel> {
     pub k: K,

@@ -89,7 +89,7 @@ impl Out {
             Sink::Buffer => return,
             Sink::Fd(fd) => fd,
             Sink::Syslog => {
-                if crate::syslog::send(&self.buf) {
+                if crate::sys::syslog::send(&self.buf) {
                     self.buf.clear();
                     return;
                 }

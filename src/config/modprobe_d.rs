@@ -3,10 +3,10 @@
 //! 30 reads them (libkmod-config.c), quirks included, so that `modprobe -c`
 //! and every decision taken from the configuration come out the same.
 
-use crate::conffile::{insert_sorted, lines};
-use crate::error::Error;
-use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
-use crate::name::underscores;
+use crate::cli::error::Error;
+use crate::config::{insert_sorted, lines};
+use crate::module::name::underscores;
+use crate::sys::file::{cpath, list_dir, open_ro, read_all, stat_dir};
 
 /// kmod 30's search path, in order; a file name found in an earlier
 /// directory hides the same name in later ones.
@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(s(&c.install[0].1), "/bin/true   --x");
         assert_eq!(s(&c.blacklist[0]), "bad_mod");
         assert_eq!(s(&c.softdeps[0].value()), "pre: c dpost: e");
-        let mut w = crate::out::Out::new(crate::out::Sink::Buffer);
+        let mut w = crate::sys::out::Out::new(crate::sys::out::Sink::Buffer);
         for e in &c.warnings {
             e.report("modprobe", &mut w);
         }

@@ -3,8 +3,8 @@
 //! permutation), `--` ends the options, `-h`/`--help` and `-V`/`--version`
 //! everywhere.
 
-use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
 use crate::kernel::Kernel;
 use lexopt::Arg;
 use std::ffi::OsString;

@@ -2,8 +2,8 @@
 //! reads it: the list and its order from /proc/modules, everything about one
 //! module from /sys/module/NAME (libkmod-module.c).
 
-use crate::file::{cpath, list_dir, read_small, stat_dir};
 use crate::kernel::Kernel;
+use crate::sys::file::{cpath, list_dir, read_small, stat_dir};
 use rustix::io::Errno;
 
 #[derive(Debug, PartialEq)]
@@ -46,7 +46,7 @@ pub fn parse_proc_modules(text: &[u8]) -> Vec<ProcModule> {
 /// "coming" when its modules.builtin index does not list the module, but
 /// loadable modules get every attribute at once, so built-in is the truth.
 pub fn state<K: Kernel>(k: &K, name: &[u8]) -> State {
-    if !crate::name::plausible(name) {
+    if !crate::module::name::plausible(name) {
         return State::NotLoaded;
     }
     if let Some(s) = initstate(k, name) {
@@ -63,7 +63,7 @@ pub fn state<K: Kernel>(k: &K, name: &[u8]) -> State {
 /// file is missing or says something else, or the name cannot be a
 /// module's.
 pub fn initstate<K: Kernel>(k: &K, name: &[u8]) -> Option<State> {
-    if !crate::name::plausible(name) {
+    if !crate::module::name::plausible(name) {
         return None;
     }
     match &read_small(&cpath(k.root(), &[b"/sys/module/", name, b"/initstate"]).ok()?).ok()?[..] {
@@ -76,7 +76,7 @@ pub fn initstate<K: Kernel>(k: &K, name: &[u8]) -> Option<State> {
 
 /// Whether /sys/module/NAME is a directory.
 pub fn has_dir<K: Kernel>(k: &K, name: &[u8]) -> bool {
-    crate::name::plausible(name)
+    crate::module::name::plausible(name)
         && cpath(k.root(), &[b"/sys/module/", name]).ok().and_then(|p| stat_dir(&p)) == Some(true)
 }
 

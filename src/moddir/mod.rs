@@ -10,12 +10,14 @@
 //! file depmod writes beside it, so a tree indexed by an old or minimal
 //! depmod (or by hand) still works.
 
-use crate::error::Error;
-use crate::file::{cpath, open_ro, read_all, Mapped};
-use crate::glob;
-use crate::index::Index;
+pub mod glob;
+pub mod index;
+
+use crate::cli::error::Error;
 use crate::kernel::Kernel;
-use crate::name;
+use crate::moddir::index::Index;
+use crate::module::name;
+use crate::sys::file::{cpath, open_ro, read_all, Mapped};
 use std::cell::OnceCell;
 
 /// Text index files are read whole; none of Debian's is near this.
@@ -286,7 +288,7 @@ impl ModDir {
 
     /// An alias index dumped as `modprobe -c` shows it: `alias KEY VALUE`
     /// for every value, in key order.
-    pub fn dump(&self, which: Aliases, out: &mut crate::out::Out) -> Result<(), Error> {
+    pub fn dump(&self, which: Aliases, out: &mut crate::sys::out::Out) -> Result<(), Error> {
         let i = which as usize;
         if let Some(idx) = self.bin(i)? {
             for (key, values) in idx.dump().map_err(|_| self.corrupt(i))? {

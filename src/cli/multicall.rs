@@ -2,10 +2,10 @@
 //! (`insmod` through a link), or the first argument after `modbox`.
 
 use crate::applets::{Applet, APPLETS, VERSION};
-use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
 use crate::kernel::Linux;
-use crate::out::{Out, Sink};
+use crate::sys::out::{Out, Sink};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
@@ -110,14 +110,15 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
     beside.push(b'/');
     beside.extend_from_slice(basename(&exe));
     let same = |p: &[u8]| {
-        crate::file::cpath(b"", &[p])
+        crate::sys::file::cpath(b"", &[p])
             .ok()
             .and_then(|c| rustix::fs::stat(c.as_c_str()).ok())
             .map(|st| (st.st_dev, st.st_ino))
     };
     let here = same(&beside);
     let target = if symbolic && here.is_some() && here == same(&exe) { basename(&exe).to_vec() } else { exe.clone() };
-    let (Ok(target_c), Ok(exe_c)) = (crate::file::cpath(b"", &[&target]), crate::file::cpath(b"", &[&exe])) else {
+    let (Ok(target_c), Ok(exe_c)) = (crate::sys::file::cpath(b"", &[&target]), crate::sys::file::cpath(b"", &[&exe]))
+    else {
         return 1;
     };
     let mut code = 0;
@@ -127,7 +128,7 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
             link.push(b'/');
         }
         link.extend_from_slice(name.as_bytes());
-        let made = match crate::file::cpath(b"", &[&link]) {
+        let made = match crate::sys::file::cpath(b"", &[&link]) {
             Ok(l) if symbolic => rustix::fs::symlink(target_c.as_c_str(), l.as_c_str()),
             Ok(l) => rustix::fs::link(exe_c.as_c_str(), l.as_c_str()),
             Err(e) => Err(e),

@@ -1,8 +1,8 @@
 //! Module files: opening one for loading, and reading what its ELF
 //! `.modinfo` section says (key=value strings, NUL-separated).
 
-use crate::error::Error;
-use crate::file::{cpath, read_all};
+use crate::cli::error::Error;
+use crate::sys::file::{cpath, read_all};
 use object::elf::{FileHeader32, FileHeader64};
 use object::read::elf::{FileHeader, SectionHeader};
 use object::{Endianness, SectionIndex};
@@ -21,7 +21,7 @@ pub const MAX_MODULE: usize = 256 << 20;
 pub fn open_module(path: &[u8]) -> Result<OwnedFd, Error> {
     let load_err = |errno| Error::Load { path: path.to_vec(), errno };
     let c = cpath(b"", &[path]).map_err(load_err)?;
-    let fd = crate::file::open_ro(&c).map_err(load_err)?;
+    let fd = crate::sys::file::open_ro(&c).map_err(load_err)?;
     let st = fstat(&fd).map_err(load_err)?;
     match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => Ok(fd),
@@ -81,7 +81,7 @@ pub fn load(path: &[u8]) -> Result<Vec<u8>, Error> {
 pub fn decompressed(data: Vec<u8>, path: &[u8]) -> Result<Vec<u8>, Error> {
     match compression(&data) {
         None => Ok(data),
-        Some(format) => crate::decompress::decompress(format, &data).map_err(|what| Error::Decompress {
+        Some(format) => crate::module::decompress::decompress(format, &data).map_err(|what| Error::Decompress {
             path: path.to_vec(),
             format,
             what,

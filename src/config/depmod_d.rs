@@ -2,11 +2,11 @@
 //! which of two modules with the same name wins (`search`, `override`,
 //! `external`), and which directories are skipped (`exclude`).
 
-use crate::conffile::{insert_sorted, lines};
-use crate::error::depmod as M;
-use crate::error::{depmod_msg, num_text};
-use crate::file::{cpath, list_dir, open_ro, read_all, stat_dir};
-use crate::out::Out;
+use crate::cli::error::depmod as M;
+use crate::cli::error::{depmod_msg, num_text};
+use crate::config::{insert_sorted, lines};
+use crate::sys::file::{cpath, list_dir, open_ro, read_all, stat_dir};
+use crate::sys::out::Out;
 
 /// kmod's default configuration directories, in priority order.
 pub const DEFAULT_DIRS: [&[u8]; 4] = [b"/etc/depmod.d", b"/run/depmod.d", b"/usr/local/lib/depmod.d", b"/lib/depmod.d"];

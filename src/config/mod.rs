@@ -3,6 +3,10 @@
 //! physical lines join into logical ones, and how files of the search path
 //! are ordered.
 
+pub mod depmod_d;
+#[cfg(feature = "applet-modprobe")]
+pub mod modprobe_d;
+
 /// kmod's cfg_files_insert_sorted() (depmod) and conf_files_insert_sorted()
 /// (modprobe): (name, path) kept sorted by file name; a name already taken
 /// keeps its first file, so an earlier directory hides a later one.

@@ -2,11 +2,11 @@
 //! which syscall and which flags, who decompresses, and, when the kernel
 //! says no, why.
 
-use crate::ctx::Ctx;
-use crate::error::Error;
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
+use crate::kernel::kmsg::Kmsg;
 use crate::kernel::{Kernel, MODULE_INIT_COMPRESSED_FILE, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
-use crate::kmsg::Kmsg;
-use crate::modfile;
+use crate::module::modfile;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
 use std::ffi::CStr;
@@ -72,8 +72,8 @@ pub fn insert<K: Kernel>(
 /// The format /sys/module/compression names: `xz`, `gzip` or `zstd` and a
 /// newline (kernel/module/decompress.c), when the kernel decompresses.
 fn kernel_format<K: Kernel>(ctx: &Ctx<K>) -> Option<&'static str> {
-    let p = crate::file::cpath(ctx.k.root(), &[b"/sys/module/compression"]).ok()?;
-    let text = crate::file::read_small(&p).ok()?;
+    let p = crate::sys::file::cpath(ctx.k.root(), &[b"/sys/module/compression"]).ok()?;
+    let text = crate::sys::file::read_small(&p).ok()?;
     ["xz", "gzip", "zstd"].into_iter().find(|f| text.strip_suffix(b"\n") == Some(f.as_bytes()))
 }
 

@@ -4,6 +4,11 @@
 //! and /sys (see `sysfs`); the kernel links and relocates, userspace only
 //! hands it files.
 
+pub mod insert;
+pub mod kmsg;
+pub mod params;
+pub mod sysfs;
+
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 use std::ffi::CStr;
