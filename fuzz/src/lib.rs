@@ -242,7 +242,7 @@ pub fn moddir_text(data: &[u8]) {
 }
 
 pub fn modprobe_conf(data: &[u8]) {
-    let mut c = modbox::config::modprobe_d::Config::default();
+    let mut c = modbox::config::modprobe_d::ModprobeD::default();
     c.parse(data, b"/etc/modprobe.d/fuzz.conf");
     // A directive without its module name is a bad line, never an entry.
     for (name, _) in c.aliases.iter().chain(&c.options).chain(&c.install).chain(&c.remove) {
@@ -251,7 +251,7 @@ pub fn modprobe_conf(data: &[u8]) {
 }
 
 pub fn cmdline(data: &[u8]) {
-    let mut c = modbox::config::modprobe_d::Config::default();
+    let mut c = modbox::config::modprobe_d::ModprobeD::default();
     c.parse_cmdline(data);
     // A module name ends at the first `.` or blank of a word (kmod takes
     // an empty one as it comes: `.x=1` gives options for "").
@@ -306,7 +306,7 @@ pub fn glibc_regex(pattern: &[u8], s: &[u8]) -> Option<bool> {
 /// version pattern of the kind modbox claims to match as regexec() does,
 /// and a version to search.
 pub fn depmod_conf(data: &[u8]) {
-    let mut c = modbox::config::depmod_d::Conf::default();
+    let mut c = modbox::config::depmod_d::DepmodD::default();
     let mut err = Out::new(Sink::Buffer);
     c.parse(b"/etc/depmod.d/fuzz.conf", data, b"6.1.0-41-amd64", true, &mut err);
     bounded("version pattern", || modbox::config::depmod_d::kernel_matches(data, b"6.1.0-41-amd64"));

@@ -31,6 +31,8 @@ use crate::moddir::ModDir;
 use crate::module::modfile;
 use crate::module::name;
 use crate::module::signature;
+use crate::sys::file::absolute;
+use rustix::fs::FileType;
 use rustix::io::Errno;
 use std::ffi::OsString;
 
@@ -105,30 +107,13 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     failed as i32
 }
 
-/// kmod shows a file by its absolute name, the working directory put in
-/// front of a relative one as it is (path_make_absolute_cwd()).
-fn absolute(path: &[u8]) -> Vec<u8> {
-    use std::os::unix::ffi::OsStringExt;
-    match std::env::current_dir() {
-        Ok(cwd) if !path.starts_with(b"/") => {
-            let mut p = cwd.into_os_string().into_vec();
-            p.push(b'/');
-            p.extend_from_slice(path);
-            p
-        }
-        _ => path.to_vec(),
-    }
-}
-
 /// kmod's is_module_filename(): an existing regular file with a module
 /// file name (a FIFO or a device named x.ko is looked up as a name).
 fn is_module_file(word: &[u8]) -> bool {
-    let regular = crate::sys::file::cpath(b"", &[word])
-        .is_ok_and(|p| rustix::fs::stat(p.as_c_str()).is_ok_and(|st| st.st_mode & 0o170000 == 0o100000));
-    regular
-        && [&b".ko"[..], b".ko.gz", b".ko.xz", b".ko.zst"]
-            .iter()
-            .any(|ext| word.len() > ext.len() && word.ends_with(ext))
+    let regular = crate::sys::file::cpath(b"", &[word]).is_ok_and(|p| {
+        rustix::fs::stat(p.as_c_str()).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+    });
+    regular && crate::module::modfile::has_module_ending(word)
 }
 
 fn by_name<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, dir: &ModDir, word: &[u8], modname: bool) -> Result<(), Error> {

@@ -38,7 +38,7 @@ what it no longer needs, as configured in modprobe.d.
 use crate::cli::args::{self, Flag};
 use crate::cli::ctx::Ctx;
 use crate::cli::error::Error;
-use crate::config::modprobe_d::Config;
+use crate::config::modprobe_d::ModprobeD;
 use crate::kernel::insert::{self, Failure};
 use crate::kernel::kmsg::Kmsg;
 use crate::kernel::sysfs;
@@ -150,7 +150,7 @@ struct Step {
 
 struct Probe<'a, K: Kernel> {
     ctx: &'a mut Ctx<K>,
-    cfg: Config,
+    cfg: ModprobeD,
     dir: ModDir,
     /// The directory as messages name it.
     dirname: Vec<u8>,
@@ -210,7 +210,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             CONFIG => configs.push(value.clone()),
             DIRNAME => root = Some(value.clone()),
             KVER => kver = Some(value.clone()),
-            WAIT => match std::str::from_utf8(value).ok().and_then(parse_ulong) {
+            WAIT => match std::str::from_utf8(value).ok().and_then(crate::sys::number::strtoul) {
                 Some(ms) => wait_ms = ms,
                 None => return ctx.fail(Error::BadWait(value.clone())),
             },
@@ -245,10 +245,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         let mut base = root.unwrap_or_default();
         if !base.is_empty() && !base.starts_with(b"/") {
             // kmod makes -d absolute against the working directory.
-            // /proc/self/cwd rather than getcwd(), whose musl version
-            // links malloc in.
-            let cwd = rustix::fs::readlink(c"/proc/self/cwd", Vec::new()).map(|c| c.into_bytes()).unwrap_or_default();
-            base = [&cwd[..], b"/", &base].concat();
+            base = crate::sys::file::absolute(&base);
         }
         let dir = ModDir::at(&base, &kver.unwrap_or_else(|| ctx.k.release()));
         let name = dir.path.clone();
@@ -259,7 +256,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         (dir, name)
     };
     let cmdline = cpath(ctx.k.root(), &[b"/proc/cmdline"]).ok().and_then(|p| read_small(&p).ok());
-    let cfg = Config::load(ctx.k.root(), &configs, &dir.path, cmdline.as_deref());
+    let cfg = ModprobeD::read(ctx.k.root(), &configs, &dir.path, cmdline.as_deref());
     let flags = opts.flags;
     let cfg_softdeps = cfg.softdeps.len();
     let mut p = Probe {
@@ -1100,19 +1097,6 @@ fn shell(cmd: &[u8], module: &[u8], options: &Option<Vec<u8>>) -> i32 {
         } else {
             1
         }
-    }
-}
-
-/// strtoul(s, &end, 0) accepting the whole string: decimal, 0x hex, 0 octal.
-fn parse_ulong(s: &str) -> Option<u64> {
-    let s = s.trim_start();
-    let s = s.strip_prefix('+').unwrap_or(s);
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        u64::from_str_radix(h, 16).ok()
-    } else if s.len() > 1 && s.starts_with('0') {
-        u64::from_str_radix(&s[1..], 8).ok()
-    } else {
-        s.parse().ok()
     }
 }
 

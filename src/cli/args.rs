@@ -11,9 +11,31 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
 /// One option: its short letter ('\u{1}' for none), long name, and whether
-/// it takes a value. Option `i` of an applet's table sets bit `1 << i` in
-/// `Opts::flags`.
+/// it takes a value. Row `i` of an applet's table sets bit `1 << i` in
+/// `Opts::flags`; declare the table with [`options!`], which names the bits.
 pub type Flag = (char, &'static str, bool);
+
+/// Declares an applet's options once, as getopt_long's table is: each row
+/// names the option's bit, then gives its short letter ('\u{1}' when it has
+/// none), long name and whether it takes a value. The bits follow the rows,
+/// so a row can be inserted anywhere without renumbering anything:
+///
+/// ```ignore
+/// options! { FLAGS;
+///     FORCE = 'f', "force", false;
+///     CONFIG = 'C', "config", true;
+/// }
+/// ```
+#[macro_export]
+macro_rules! options {
+    ($table:ident; $($bit:ident = $short:literal, $long:literal, $value:literal;)*) => {
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms, dead_code)]
+        #[repr(u32)]
+        enum Row { $($bit),* }
+        $(#[allow(dead_code)] const $bit: u32 = 1 << Row::$bit as u32;)*
+        const $table: &[$crate::cli::args::Flag] = &[$(($short, $long, $value)),*];
+    };
+}
 
 pub struct Opts {
     pub flags: u32,

@@ -4,12 +4,12 @@
 
 use crate::cli::error::depmod as M;
 use crate::cli::error::{depmod_msg, num_text};
-use crate::config::{insert_sorted, lines};
-use crate::sys::file::{cpath, list_dir, open_ro, read_all, stat_dir};
+use crate::config::{find_files, lines, Skipped};
+use crate::sys::file::{cpath, open_ro, read_all};
 use crate::sys::out::Out;
 
 /// kmod's default configuration directories, in priority order.
-pub const DEFAULT_DIRS: [&[u8]; 4] = [b"/etc/depmod.d", b"/run/depmod.d", b"/usr/local/lib/depmod.d", b"/lib/depmod.d"];
+pub const DIRS: [&[u8]; 4] = [b"/etc/depmod.d", b"/run/depmod.d", b"/usr/local/lib/depmod.d", b"/lib/depmod.d"];
 
 pub enum Search {
     Path(Vec<u8>),
@@ -21,7 +21,7 @@ pub enum Search {
 /// later line comes first here (parse() appends, load() reverses once: a
 /// 10 MB `search` line is millions of entries).
 #[derive(Default)]
-pub struct Conf {
+pub struct DepmodD {
     pub searches: Vec<Search>,
     /// `SUBDIR/MODNAME` of each `override` line for this kernel.
     pub overrides: Vec<Vec<u8>>,
@@ -29,48 +29,20 @@ pub struct Conf {
     pub excludes: Vec<Vec<u8>>,
 }
 
-impl Conf {
+impl DepmodD {
     /// Reads the configuration files of `paths` (files, or directories of
     /// `*.conf` files; of two files with one name the first path's wins;
     /// files are read in name order). Messages go to `err`, INF ones only
     /// when `verbose`.
     #[inline(never)]
-    pub fn load(root: &[u8], paths: &[Vec<u8>], kver: &[u8], verbose: bool, err: &mut Out) -> Conf {
-        let mut files: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for path in paths {
-            let Ok(c) = cpath(root, &[path]) else { continue };
-            match stat_dir(&c) {
-                None => continue,
-                Some(false) => {
-                    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-                    insert_sorted(&mut files, name.to_vec(), path.clone());
-                }
-                Some(true) => {
-                    let Ok(mut names) = list_dir(&c) else {
-                        depmod_msg(err, M::CONF_DIR, &[path]);
-                        continue;
-                    };
-                    names.retain(|n| !n.starts_with(b"."));
-                    for name in names {
-                        let mut full = path.clone();
-                        full.push(b'/');
-                        full.extend_from_slice(&name);
-                        if name.len() < 6 || !name.ends_with(b".conf") {
-                            if verbose {
-                                depmod_msg(err, M::CONF_NAME, &[&full]);
-                            }
-                            continue;
-                        }
-                        if cpath(root, &[&full]).ok().and_then(|c| stat_dir(&c)) == Some(true) {
-                            depmod_msg(err, M::CONF_SUBDIR, &[&full]);
-                            continue;
-                        }
-                        insert_sorted(&mut files, name, full);
-                    }
-                }
-            }
-        }
-        let mut conf = Conf::default();
+    pub fn read(root: &[u8], paths: &[Vec<u8>], kver: &[u8], verbose: bool, err: &mut Out) -> DepmodD {
+        let files = find_files(root, paths, &[b".conf"], &mut |skipped| match skipped {
+            Skipped::Name(path) if verbose => depmod_msg(err, M::CONF_NAME, &[path]),
+            Skipped::Name(_) => {}
+            Skipped::Subdir(path) => depmod_msg(err, M::CONF_SUBDIR, &[path]),
+            Skipped::Unlistable(path) => depmod_msg(err, M::CONF_DIR, &[path]),
+        });
+        let mut conf = DepmodD::default();
         for (_, path) in &files {
             let text = cpath(root, &[path]).ok().and_then(|c| read_all(open_ro(&c).ok()?, 16 << 20).ok());
             match text {

@@ -4,14 +4,13 @@
 //! and every decision taken from the configuration come out the same.
 
 use crate::cli::error::Error;
-use crate::config::{insert_sorted, lines};
+use crate::config::{find_files, lines, Skipped};
 use crate::module::name::underscores;
-use crate::sys::file::{cpath, list_dir, open_ro, read_all, stat_dir};
+use crate::sys::file::{cpath, open_ro, read_all};
 
 /// kmod 30's search path, in order; a file name found in an earlier
 /// directory hides the same name in later ones.
-pub const DEFAULT_PATHS: [&[u8]; 4] =
-    [b"/etc/modprobe.d", b"/run/modprobe.d", b"/usr/local/lib/modprobe.d", b"/lib/modprobe.d"];
+pub const DIRS: [&[u8]; 4] = [b"/etc/modprobe.d", b"/run/modprobe.d", b"/usr/local/lib/modprobe.d", b"/lib/modprobe.d"];
 
 /// A configuration file larger than this is not read (real ones are a few
 /// KB); it keeps a hostile file from exhausting memory.
@@ -28,7 +27,7 @@ pub struct Softdep {
 /// Every directive, in the order kmod keeps them (file order, files in name
 /// order, the command line last).
 #[derive(Default)]
-pub struct Config {
+pub struct ModprobeD {
     /// (pattern, module name); both normalised.
     pub aliases: Vec<(Vec<u8>, Vec<u8>)>,
     pub blacklist: Vec<Vec<u8>>,
@@ -42,40 +41,26 @@ pub struct Config {
     pub warnings: Vec<Error>,
 }
 
-impl Config {
+impl ModprobeD {
     /// Reads `paths` (files or directories; kmod's defaults below `root`
     /// when empty), `moddir`/modules.softdep and, when given, the kernel
     /// command line.
-    pub fn load(root: &[u8], paths: &[Vec<u8>], moddir: &[u8], cmdline: Option<&[u8]>) -> Config {
-        let mut cfg = Config::default();
+    pub fn read(root: &[u8], paths: &[Vec<u8>], moddir: &[u8], cmdline: Option<&[u8]>) -> ModprobeD {
+        let mut cfg = ModprobeD::default();
         // (name, full path), sorted by name; the first of a name wins.
-        let mut files: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        insert_sorted(&mut files, b"modules.softdep".to_vec(), [moddir, b"/modules.softdep"].concat());
-        let defaults: Vec<Vec<u8>> = DEFAULT_PATHS.iter().map(|p| [root, p].concat()).collect();
-        for dir in if paths.is_empty() { &defaults[..] } else { paths } {
-            let Ok(c) = cpath(b"", &[dir]) else { continue };
-            match stat_dir(&c) {
-                None => continue,
-                Some(false) => {
-                    insert_sorted(&mut files, dir.rsplit(|&c| c == b'/').next().unwrap_or(dir).to_vec(), dir.clone())
-                }
-                Some(true) => {
-                    // In readdir order, as kmod warns; insert_sorted() orders.
-                    for name in list_dir(&c).unwrap_or_default() {
-                        let conf = name.ends_with(b".conf") || name.ends_with(b".alias");
-                        if name.starts_with(b".") || name.len() < 6 || !conf {
-                            continue;
-                        }
-                        let full = [&dir[..], b"/", &name].concat();
-                        if cpath(b"", &[&full]).ok().and_then(|p| stat_dir(&p)) == Some(true) {
-                            cfg.warnings.push(Error::ConfigSubdir(full));
-                            continue;
-                        }
-                        insert_sorted(&mut files, name, full);
-                    }
-                }
-            }
+        // The module directory's modules.softdep is read as one more file
+        // named modules.softdep, in name order with the rest (kmod).
+        let mut dirs = vec![[moddir, b"/modules.softdep"].concat()];
+        match paths.is_empty() {
+            true => dirs.extend(DIRS.iter().map(|p| [root, p].concat())),
+            false => dirs.extend_from_slice(paths),
         }
+        let warnings = &mut cfg.warnings;
+        let files = find_files(b"", &dirs, &[b".conf", b".alias"], &mut |skipped| {
+            if let Skipped::Subdir(path) = skipped {
+                warnings.push(Error::ConfigSubdir(path.to_vec()));
+            }
+        });
         for (_, path) in files {
             // kmod skips what it cannot open, and reads what it opened until
             // memory runs out (/dev/zero); modbox stops at MAX_FILE and says so.
@@ -298,7 +283,7 @@ mod tests {
 
     #[test]
     fn directives() {
-        let mut c = Config::default();
+        let mut c = ModprobeD::default();
         c.parse(
             b"# comment\nalias my-alias snd-hda\noptions  dummy\t numdummies=2\tx=1\ninstall foo /bin/true \\\n  --x\nblacklist bad-mod\nsoftdep a-b pre: c d post: e\nbogus line\noptions lonely\ninclude /x\nalias a[-]b m\n alias x y\n",
             b"f.conf",
@@ -325,7 +310,7 @@ mod tests {
 
     #[test]
     fn kernel_command_line() {
-        let mut c = Config::default();
+        let mut c = ModprobeD::default();
         c.parse_cmdline(b"BOOT_IMAGE=/vmlinuz root=/dev/sda1 dummy.numdummies=3 snd-hda.x=1 \"parport.dyndbg=file a.c +p\" a.b.c=1 modprobe.blacklist=x,y-z quiet loop.max_loop\n");
         let opts: Vec<(String, String)> = c.options.iter().map(|(m, o)| (s(m), s(o))).collect();
         assert_eq!(

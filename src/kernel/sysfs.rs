@@ -4,6 +4,7 @@
 
 use crate::kernel::Kernel;
 use crate::sys::file::{cpath, list_dir, read_small, stat_dir};
+use crate::sys::number::decimal;
 use rustix::io::Errno;
 
 #[derive(Debug, PartialEq)]
@@ -33,7 +34,7 @@ pub fn parse_proc_modules(text: &[u8]) -> Vec<ProcModule> {
     for line in text.split(|&c| c == b'\n') {
         let mut fields = line.split(|&c| c == b' ' || c == b'\t').filter(|f| !f.is_empty());
         if let Some(name) = fields.next() {
-            let size = fields.next().and_then(parse_num);
+            let size = fields.next().and_then(decimal);
             mods.push(ProcModule { name: name.to_vec(), size });
         }
     }
@@ -97,7 +98,7 @@ fn read_long(path: &std::ffi::CString) -> Result<i64, Errno> {
     let digits = num[sign..].iter().take_while(|c| c.is_ascii_digit()).count();
     match num.get(sign + digits) {
         Some(c) if digits > 0 && c.is_ascii_whitespace() => {
-            parse_num(num[..sign + digits].strip_prefix(b"+").unwrap_or(&num[..sign + digits])).ok_or(Errno::RANGE)
+            decimal(num[..sign + digits].strip_prefix(b"+").unwrap_or(&num[..sign + digits])).ok_or(Errno::RANGE)
         }
         _ => Err(Errno::INVAL),
     }
@@ -131,17 +132,4 @@ pub fn size<K: Kernel>(k: &K, m: &ProcModule) -> i64 {
         }
     }
     m.size.unwrap_or(-(Errno::NOENT.raw_os_error() as i64))
-}
-
-/// A decimal number, optionally negative, nothing else.
-pub fn parse_num(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s.strip_prefix(b"-") {
-        Some(d) => (true, d),
-        None => (false, s),
-    };
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let v = digits.iter().fold(0i64, |acc, &d| acc * 10 + (d - b'0') as i64);
-    Some(if neg { -v } else { v })
 }

@@ -12,6 +12,7 @@
 
 pub mod glob;
 pub mod index;
+pub mod khash;
 
 use crate::cli::error::Error;
 use crate::kernel::Kernel;

@@ -94,6 +94,28 @@ pub fn modinfo_value<'a>(modinfo: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     modinfo_strings(modinfo).find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix(b"=")))
 }
 
+/// Module file endings, as kmod's kmod_exts[], each with whether this build
+/// has its decoder.
+const ENDINGS: [(&[u8], bool); 4] = [
+    (b".ko", true),
+    (b".ko.gz", cfg!(feature = "gzip")),
+    (b".ko.xz", cfg!(feature = "xz")),
+    (b".ko.zst", cfg!(feature = "zstd")),
+];
+
+/// Whether a file name ends as a module's, compressed in any format kmod
+/// knows (modinfo's is_module_filename()).
+pub fn has_module_ending(name: &[u8]) -> bool {
+    ENDINGS.iter().any(|(e, _)| name.len() > e.len() && name.ends_with(e))
+}
+
+/// Whether a file name ends as a module's this build can read: kmod's
+/// path_ends_with_kmod_ext() in a kmod built with the same decoders, which
+/// is what depmod indexes.
+pub fn has_readable_module_ending(name: &[u8]) -> bool {
+    ENDINGS.iter().any(|&(e, built)| built && name.len() > e.len() && name.ends_with(e))
+}
+
 /// The compression format of a module file, by its magic bytes.
 pub fn compression(image: &[u8]) -> Option<&'static str> {
     if image.starts_with(&[0x1f, 0x8b]) {

@@ -3,7 +3,7 @@
 
 use rustix::buffer::spare_capacity;
 use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::{open, Mode, OFlags, RawDir};
+use rustix::fs::{open, FileType, Mode, OFlags, RawDir};
 use rustix::io::{read, Errno};
 use std::ffi::CString;
 use std::mem::MaybeUninit;
@@ -78,7 +78,7 @@ pub fn list_dir(path: &CString) -> Result<Vec<Vec<u8>>, Errno> {
 
 /// Whether the path exists, and is a directory.
 pub fn stat_dir(path: &CString) -> Option<bool> {
-    rustix::fs::stat(path.as_c_str()).ok().map(|st| st.st_mode & 0o170000 == 0o040000)
+    rustix::fs::stat(path.as_c_str()).ok().map(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
 }
 
 /// A whole file mapped read-only, as libkmod maps indexes and uncompressed
@@ -94,7 +94,7 @@ impl Mapped {
         let fd = open_ro(path)?;
         let st = rustix::fs::fstat(&fd)?;
         // mmap() of a directory says ENODEV; reading one, as kmod does, EISDIR.
-        if st.st_mode & 0o170000 == 0o040000 {
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
             return Err(Errno::ISDIR);
         }
         let len = usize::try_from(st.st_size).map_err(|_| Errno::FBIG)?;
@@ -128,5 +128,16 @@ impl Drop for Mapped {
             // SAFETY: the mapping made in `open`, not used after this.
             let _ = unsafe { rustix::mm::munmap(self.ptr, self.len) };
         }
+    }
+}
+
+/// `path` made absolute against the working directory, as kmod's
+/// path_make_absolute_cwd() does (the path is not normalised). The getcwd
+/// system call rather than musl's getcwd(), which would link malloc in;
+/// when there is no working directory the path stays as given.
+pub fn absolute(path: &[u8]) -> Vec<u8> {
+    match rustix::process::getcwd(Vec::new()) {
+        Ok(cwd) if !path.starts_with(b"/") => [cwd.as_bytes(), b"/", path].concat(),
+        _ => path.to_vec(),
     }
 }
