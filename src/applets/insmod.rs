@@ -9,7 +9,7 @@ Insert the module in FILE into the running kernel, with parameters.
   -V, --version  show the version
 ";
 
-use crate::cli::args::{self, Flag};
+use crate::cli::args;
 use crate::cli::ctx::Ctx;
 use crate::cli::error::Error;
 use crate::kernel::insert::{self, Failure};
@@ -18,10 +18,13 @@ use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_V
 use crate::module::modfile;
 use std::ffi::{CString, OsString};
 
-const FORCE: u32 = 1;
-const VERBOSE: u32 = 2;
-/// -p and -s are accepted and ignored, as kmod does, for old scripts.
-const FLAGS: &[Flag] = &[('f', "force", false), ('v', "verbose", false), ('p', "", false), ('s', "", false)];
+// -p and -s are accepted and ignored, as kmod does, for old scripts.
+crate::options! { FLAGS;
+    FORCE = 'f', "force", false;
+    VERBOSE = 'v', "verbose", false;
+    PROBE = 'p', "", false;
+    SYSLOG = 's', "", false;
+}
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let opts = match args::parse(ctx, args, FLAGS, USAGE) {

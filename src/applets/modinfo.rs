@@ -23,7 +23,7 @@ signature), or a module of the kernel by name, built-in ones included.
   -V, --version          show the version
 ";
 
-use crate::cli::args::{self, Flag};
+use crate::cli::args;
 use crate::cli::ctx::Ctx;
 use crate::cli::error::Error;
 use crate::kernel::Kernel;
@@ -36,28 +36,23 @@ use rustix::fs::FileType;
 use rustix::io::Errno;
 use std::ffi::OsString;
 
-const FLAGS: &[Flag] = &[
-    ('a', "author", false),
-    ('d', "description", false),
-    ('l', "license", false),
-    ('p', "parameters", false),
-    ('n', "filename", false),
-    ('F', "field", true),
-    ('0', "null", false),
-    ('m', "modname", false),
-    ('b', "basedir", true),
-    ('k', "set-version", true),
+crate::options! { FLAGS;
+    // The fields with an option of their own, in FIELD_FLAGS's order.
+    AUTHOR = 'a', "author", false;
+    DESCRIPTION = 'd', "description", false;
+    LICENSE = 'l', "license", false;
+    PARAMETERS = 'p', "parameters", false;
+    FILENAME = 'n', "filename", false;
+    FIELD = 'F', "field", true;
+    NULL = '0', "null", false;
+    MODNAME = 'm', "modname", false;
+    BASEDIR = 'b', "basedir", true;
+    KVER = 'k', "set-version", true;
     // No short form: kmod has none, and a letter could clash with a later one.
-    ('\u{1}', "sizes", false),
-];
+    SIZES = '\u{1}', "sizes", false;
+}
 /// The options that pick one field: the last one given wins, as in kmod.
 const FIELD_FLAGS: [&[u8]; 5] = [b"author", b"description", b"license", b"parm", b"filename"];
-const FIELD: u32 = 1 << 5;
-const NULL: u32 = 1 << 6;
-const MODNAME: u32 = 1 << 7;
-const BASEDIR: u32 = 1 << 8;
-const KVER: u32 = 1 << 9;
-const SIZES: u32 = 1 << 10;
 
 struct Show<'a> {
     field: Option<&'a [u8]>,

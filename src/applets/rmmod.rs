@@ -13,7 +13,7 @@ same) or the path of a module file.
   -V, --version  show the version
 ";
 
-use crate::cli::args::{self, Flag};
+use crate::cli::args;
 use crate::cli::ctx::Ctx;
 use crate::cli::error::Error;
 use crate::kernel::sysfs::{self, State};
@@ -25,11 +25,12 @@ use std::ffi::{CString, OsString};
 /// Longest pause between two tries of `rmmod -w`.
 const MAX_BACKOFF_MS: u64 = 1000;
 
-const FORCE: u32 = 1;
-const SYSLOG: u32 = 2;
-const VERBOSE: u32 = 4;
-const WAIT: u32 = 8;
-const FLAGS: &[Flag] = &[('f', "force", false), ('s', "syslog", false), ('v', "verbose", false), ('w', "wait", false)];
+crate::options! { FLAGS;
+    FORCE = 'f', "force", false;
+    SYSLOG = 's', "syslog", false;
+    VERBOSE = 'v', "verbose", false;
+    WAIT = 'w', "wait", false;
+}
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let opts = match args::parse(ctx, args, FLAGS, USAGE) {

@@ -6,4 +6,5 @@ pub mod file;
 pub mod number;
 pub mod out;
 pub mod parallel;
+pub mod spawn;
 pub mod syslog;

@@ -1,0 +1,386 @@
+const USAGE: &str = "\
+Usage: modprobe [options] [-i] [-b] MODULE [PARAM=VALUE]...
+       modprobe [options] -a [-i] [-b] MODULE...
+       modprobe [options] -r [-i] MODULE...
+       modprobe [options] -c
+       modprobe [options] --dump-modversions FILE
+
+Load a module by name or alias with everything it needs, or remove one and
+what it no longer needs, as configured in modprobe.d.
+
+  -a, --all                  every argument is a module (to load, or with -r
+                             to remove)
+  -r, --remove               remove modules instead of loading them
+      --remove-holders       also remove the modules that use it (with -r)
+  -w, --wait=MSEC            with -r, wait up to MSEC for the module to be unused
+      --first-time           fail if the module is already loaded (or removed)
+  -i, --ignore-install       ignore install and remove commands and softdeps
+  -b, --use-blacklist        apply the blacklist to names too, not only aliases
+  -f, --force                ignore version magic and symbol versions
+      --force-modversion     ignore symbol versions
+      --force-vermagic       ignore version magic
+  -R, --resolve-alias        only print the modules a name resolves to
+  -D, --show-depends         only print what would be loaded, loaded or not
+  -c, --show-config          print the configuration and alias indexes
+      --dump-modversions     print the symbol versions a module file needs
+      --show-exports         print the symbols a module file exports
+  -n, --dry-run              do everything but load or remove
+  -C, --config=PATH          read PATH (a file or directory) instead of modprobe.d
+  -d, --dirname=DIR          modules are in DIR/lib/modules
+  -S, --set-version=KVER     use KVER's modules instead of the running kernel's
+  -s, --syslog               messages to syslog, not stderr
+  -q, --quiet                no messages
+  -v, --verbose              print what is done (twice: more)
+  -h, --help                 show this help
+  -V, --version              show the version
+";
+
+mod load;
+mod lookup;
+mod query;
+mod remove;
+
+use crate::cli::args;
+use crate::cli::ctx::Ctx;
+use crate::cli::error::Error;
+use crate::config::modprobe_d::ModprobeD;
+use crate::kernel::insert::{self, Failure};
+use crate::kernel::kmsg::Kmsg;
+use crate::kernel::sysfs;
+use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC};
+use crate::moddir::glob;
+use crate::moddir::{Aliases, ModDir};
+use crate::module::name::underscores;
+use crate::module::{modfile, name};
+use crate::sys::file::{cpath, read_small};
+use crate::sys::spawn::shell;
+use rustix::io::Errno;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStringExt;
+use std::rc::Rc;
+
+crate::options! { FLAGS;
+    ALL = 'a', "all", false;
+    REMOVE = 'r', "remove", false;
+    REMOVE_DEPENDENCIES = '\u{1}', "remove-dependencies", false;
+    REMOVE_HOLDERS = '\u{1}', "remove-holders", false;
+    WAIT = 'w', "wait", true;
+    RESOLVE = 'R', "resolve-alias", false;
+    FIRST_TIME = '\u{1}', "first-time", false;
+    IGNORE_INSTALL = 'i', "ignore-install", false;
+    IGNORE_REMOVE = '\u{1}', "ignore-remove", false;
+    BLACKLIST = 'b', "use-blacklist", false;
+    FORCE = 'f', "force", false;
+    FORCE_MODVERSION = '\u{1}', "force-modversion", false;
+    FORCE_VERMAGIC = '\u{1}', "force-vermagic", false;
+    SHOW_DEPENDS = 'D', "show-depends", false;
+    SHOWCONFIG = 'c', "showconfig", false;
+    SHOW_CONFIG = '\u{1}', "show-config", false;
+    SHOW_MODVERSIONS = '\u{1}', "show-modversions", false;
+    DUMP_MODVERSIONS = '\u{1}', "dump-modversions", false;
+    DRY_RUN = 'n', "dry-run", false;
+    SHOW = '\u{1}', "show", false;
+    CONFIG = 'C', "config", true;
+    DIRNAME = 'd', "dirname", true;
+    KVER = 'S', "set-version", true;
+    SYSLOG = 's', "syslog", false;
+    QUIET = 'q', "quiet", false;
+    VERBOSE = 'v', "verbose", false;
+    EXPORTS = '\u{1}', "show-exports", false;
+}
+// Options kmod's table gives two names.
+const HOLDERS: u32 = REMOVE_DEPENDENCIES | REMOVE_HOLDERS;
+const IGNORE_CMDS: u32 = IGNORE_INSTALL | IGNORE_REMOVE;
+const DUMP_CONFIG: u32 = SHOWCONFIG | SHOW_CONFIG;
+const MODVERSIONS: u32 = SHOW_MODVERSIONS | DUMP_MODVERSIONS;
+const NO_ACTION: u32 = DRY_RUN | SHOW;
+
+/// syslog priorities, which kmod's messages carry and -q/-v move the
+/// threshold of.
+const CRIT: u8 = 2;
+const ERR: u8 = 3;
+const WARNING: u8 = 4;
+
+/// How long a module the kernel is still initialising (`coming`) is waited
+/// for before modprobe goes on and lets the kernel sort it out.
+const COMING_WAIT_MS: u64 = 10_000;
+
+/// A module as libkmod knows it: by name, and by the alias it was found
+/// through, which decides whether the blacklist applies and which
+/// `options` lines count.
+#[derive(Clone)]
+struct Mod {
+    name: Vec<u8>,
+    alias: Option<Vec<u8>>,
+    /// Its file, when it came from another module's modules.dep line.
+    path: Option<Vec<u8>>,
+    /// Found through a built-in index.
+    builtin: bool,
+    /// Found through an install or remove command of exactly its name.
+    by_cmd: bool,
+}
+
+impl Mod {
+    fn new(name: &[u8], alias: Option<&[u8]>) -> Mod {
+        Mod { name: name.to_vec(), alias: alias.map(<[u8]>::to_vec), path: None, builtin: false, by_cmd: false }
+    }
+
+    fn same(&self, other: &Mod) -> bool {
+        self.name == other.name && self.alias == other.alias
+    }
+}
+
+/// One step of a load, in order.
+struct Step {
+    m: Mod,
+    /// An install command applies unless softdeps came with it (libkmod's
+    /// ignorecmd).
+    ignore_cmd: bool,
+}
+
+struct Modprobe<'a, K: Kernel> {
+    ctx: &'a mut Ctx<K>,
+    cfg: ModprobeD,
+    dir: ModDir,
+    /// The directory as messages name it.
+    dirname: Vec<u8>,
+    verbose: u8,
+    /// The priority of "not found" and similar (FATAL; WARNING with -a).
+    log_priority: u8,
+    /// A FATAL message was printed: kmod exits right there.
+    fatal: bool,
+    flags: u32,
+    show: bool,
+    dry_run: bool,
+    ignore_loaded: bool,
+    wait_ms: u64,
+    /// $MODPROBE_OPTIONS for install and remove commands.
+    child_opts: Option<Vec<u8>>,
+    // Per probe (libkmod's visited/required marks). `visited` is kept
+    // sorted: a hostile softdep web visits thousands of modules, and libkmod
+    // asks a flag on the module object, not a list.
+    visited: Vec<Mod>,
+    required: Vec<Mod>,
+    /// Each softdep line's modules, once looked up without an error: kmod
+    /// looks them up again every time the line applies, and without .bin
+    /// indexes each lookup goes through the text files.
+    softdep_mods: Vec<Option<Rc<(Vec<Mod>, Vec<Mod>)>>>,
+    /// Per softdep line, how many of its modules (pre, then post) this
+    /// probe has gone to, and so left visited: a pass over the line,
+    /// however deeply nested in another pass over it, goes on from there,
+    /// as libkmod's passes would find all before it visited.
+    softdep_next: Vec<usize>,
+    /// How many more times a load may start over because a dependency it
+    /// found loaded may have been removed meanwhile (a `modprobe -r`
+    /// racing it).
+    restarts: u8,
+    /// The last insert failed that way: start over.
+    vanished: bool,
+    /// The modules being removed, outermost first (remove_module()).
+    removing: Vec<Mod>,
+}
+
+pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
+    let args = with_env_options(args);
+    let opts = match args::parse(ctx, args, FLAGS, USAGE) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if opts.has(SYSLOG) {
+        ctx.err.to_syslog();
+    }
+    let mut verbose = WARNING;
+    let mut wait_ms = 0;
+    let mut configs = Vec::new();
+    let (mut root, mut kver) = (None, None);
+    for (bit, value) in &opts.seq {
+        match *bit {
+            QUIET => verbose = 0,
+            VERBOSE => verbose = verbose.saturating_add(1),
+            CONFIG => configs.push(value.clone()),
+            DIRNAME => root = Some(value.clone()),
+            KVER => kver = Some(value.clone()),
+            WAIT => match std::str::from_utf8(value).ok().and_then(crate::sys::number::strtoul) {
+                Some(ms) => wait_ms = ms,
+                None => return ctx.fail(Error::BadWait(value.clone())),
+            },
+            _ => {}
+        }
+    }
+    // Install commands that run modprobe again get the same options
+    // (kmod appends them to $MODPROBE_OPTIONS).
+    let mut child_opts = std::env::var_os("MODPROBE_OPTIONS").map(OsString::into_vec);
+    for (bit, value) in &opts.seq {
+        let arg: &[u8] = match *bit {
+            CONFIG => b"-C",
+            SYSLOG => b"-s",
+            QUIET => b"-q",
+            VERBOSE => b"-v",
+            _ => continue,
+        };
+        for word in [arg, value].into_iter().filter(|w| !w.is_empty()) {
+            child_opts = Some(match child_opts {
+                Some(old) => [&old[..], b" ", word].concat(),
+                None => word.to_vec(),
+            });
+        }
+    }
+    if opts.words.is_empty() && !opts.has(DUMP_CONFIG) {
+        if verbose >= ERR {
+            ctx.report(Error::MissingParams);
+        }
+        return 1;
+    }
+    let (dir, dirname) = if root.is_some() || kver.is_some() {
+        let mut base = root.unwrap_or_default();
+        if !base.is_empty() && !base.starts_with(b"/") {
+            // kmod makes -d absolute against the working directory.
+            base = crate::sys::file::absolute(&base);
+        }
+        let dir = ModDir::at(&base, &kver.unwrap_or_else(|| ctx.k.release()));
+        let name = dir.path.clone();
+        (dir, name)
+    } else {
+        let dir = ModDir::running(&ctx.k);
+        let name = [&b"/lib/modules/"[..], &ctx.k.release()].concat();
+        (dir, name)
+    };
+    let cmdline = cpath(ctx.k.root(), &[b"/proc/cmdline"]).ok().and_then(|p| read_small(&p).ok());
+    let cfg = ModprobeD::read(ctx.k.root(), &configs, &dir.path, cmdline.as_deref());
+    let flags = opts.flags;
+    let cfg_softdeps = cfg.softdeps.len();
+    let mut p = Modprobe {
+        ctx,
+        cfg,
+        dir,
+        dirname,
+        verbose,
+        log_priority: if flags & ALL != 0 { WARNING } else { CRIT },
+        fatal: false,
+        flags,
+        show: flags & SHOW_DEPENDS != 0 || verbose > WARNING,
+        dry_run: flags & (NO_ACTION | SHOW_DEPENDS) != 0,
+        ignore_loaded: flags & SHOW_DEPENDS != 0,
+        wait_ms,
+        child_opts,
+        visited: Vec::new(),
+        required: Vec::new(),
+        softdep_mods: vec![None; cfg_softdeps],
+        softdep_next: Vec::new(),
+        restarts: 0,
+        vanished: false,
+        removing: Vec::new(),
+    };
+    for w in std::mem::take(&mut p.cfg.warnings) {
+        p.log(ERR, w);
+    }
+    let words = opts.words;
+    let ok = if flags & DUMP_CONFIG != 0 {
+        p.show_config()
+    } else if flags & (MODVERSIONS | EXPORTS) != 0 {
+        p.symbols(&words[0], flags & EXPORTS != 0)
+    } else if flags & REMOVE != 0 {
+        let mut ok = true;
+        for w in &words {
+            ok &= p.remove_given(w);
+            if p.fatal {
+                break;
+            }
+        }
+        ok
+    } else if flags & ALL != 0 {
+        let mut ok = true;
+        for w in &words {
+            ok &= p.load_given(w, None);
+            if p.fatal {
+                break;
+            }
+        }
+        ok
+    } else {
+        let params = (words.len() > 1).then(|| crate::kernel::params::join(words[1..].iter().map(|w| &w[..])));
+        p.load_given(&words[0], params)
+    };
+    p.ctx.flush();
+    (!ok || p.fatal) as i32
+}
+
+impl<K: Kernel> Modprobe<'_, K> {
+    /// kmod's log_printf(): printed when the priority passes -q/-v; a FATAL
+    /// one that is printed ends the run.
+    fn log(&mut self, prio: u8, e: Error) {
+        if prio > self.verbose {
+            return;
+        }
+        let level = match prio {
+            CRIT => "FATAL",
+            ERR => "ERROR",
+            _ => "WARNING",
+        };
+        e.report_at(self.ctx.applet, level, &mut self.ctx.err);
+        self.ctx.err.flush();
+        self.fatal |= prio <= CRIT;
+    }
+
+    /// A line of -v / -n / --show-depends output, at once, so that it comes
+    /// before what an install command prints.
+    fn say(&mut self, parts: &[&[u8]]) {
+        if self.show {
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    self.ctx.out.byte(b' ');
+                }
+                self.ctx.out.bytes(p);
+            }
+            self.ctx.out.byte(b'\n').flush();
+        }
+    }
+}
+
+fn replace(s: &[u8], what: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(what) {
+            out.extend_from_slice(with);
+            i += what.len();
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// $MODPROBE_OPTIONS in front of the arguments, split at spaces, quotes
+/// grouping (kmod's prepend_options_from_env()).
+fn with_env_options(args: Vec<OsString>) -> Vec<OsString> {
+    let Some(env) = std::env::var_os("MODPROBE_OPTIONS") else { return args };
+    let mut words: Vec<OsString> = Vec::new();
+    let (mut word, mut quote, mut any) = (Vec::new(), None, false);
+    for &c in env.as_encoded_bytes() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => word.push(c),
+            None if c == b' ' => {
+                if any {
+                    words.push(OsString::from_vec(std::mem::take(&mut word)));
+                }
+                any = false;
+            }
+            None if c == b'"' || c == b'\'' => {
+                quote = Some(c);
+                any = true;
+            }
+            None => {
+                word.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(OsString::from_vec(word));
+    }
+    words.extend(args);
+    words
+}
