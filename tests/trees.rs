@@ -335,7 +335,10 @@ fn probe_names(dir: &Path) -> Vec<String> {
 }
 
 /// The same modprobe command line through modbox and through kmod.
-fn both(args: &[&str]) -> ((Vec<u8>, Vec<u8>, Option<i32>), (Vec<u8>, Vec<u8>, Option<i32>)) {
+/// A run's (stdout, stderr, exit code).
+type Run = (Vec<u8>, Vec<u8>, Option<i32>);
+
+fn both(args: &[&str]) -> (Run, Run) {
     let o = Command::new(BIN).arg("modprobe").args(args).output().unwrap();
     let t = Command::new("modprobe").args(args).output().unwrap();
     ((o.stdout, o.stderr, o.status.code()), (t.stdout, t.stderr, t.status.code()))

@@ -50,6 +50,9 @@ fn cstr(data: &[u8], at: usize) -> Result<(&[u8], usize), Corrupt> {
     Ok((&rest[..len], at + len + 1))
 }
 
+/// A key of the index and its values, as dump() lists them.
+pub type Entry<'a> = (Vec<u8>, Vec<Value<'a>>);
+
 impl<'a> Index<'a> {
     pub fn new(data: &'a [u8]) -> Result<Index<'a>, Corrupt> {
         if be32(data, 0)? != MAGIC || be32(data, 4)? >> 16 != VERSION_MAJOR {
@@ -203,7 +206,7 @@ impl<'a> Index<'a> {
 
     /// Every key and its values, in key order (index_dump(), for tests and
     /// for `modprobe -c`-style listings).
-    pub fn dump(&self) -> Result<Vec<(Vec<u8>, Vec<Value<'a>>)>, Corrupt> {
+    pub fn dump(&self) -> Result<Vec<Entry<'a>>, Corrupt> {
         let mut out = Vec::new();
         let mut budget = self.data.len();
         if let Some(root) = self.node(self.root)? {

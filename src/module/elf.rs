@@ -7,6 +7,9 @@
 
 use rustix::io::Errno;
 
+/// A section's (file offset, size).
+type Extent = (u64, u64);
+
 pub struct Elf<'a> {
     data: &'a [u8],
     is64: bool,
@@ -155,7 +158,7 @@ impl<'a> Elf<'a> {
 
     /// `.symtab` and `.strtab`, as (offset, size, entry size) and the string
     /// table, when both exist and the symbol table is whole entries.
-    fn symtab(&self) -> Option<((u64, u64), (u64, u64), u64)> {
+    fn symtab(&self) -> Option<(Extent, Extent, u64)> {
         let strtab = self.find(b".strtab")?;
         let symtab = self.find(b".symtab")?;
         let entsize = if self.is64 { 24 } else { 16 };

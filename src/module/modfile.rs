@@ -151,7 +151,9 @@ pub fn strip_for_force(image: &mut [u8], modversions: bool, vermagic_too: bool) 
 
 /// Where `strip_for_force` writes: the file offset of the low byte of the
 /// __versions section's sh_flags, and the byte range of `vermagic=...`.
-fn force_edits(image: &[u8]) -> Option<(Option<usize>, Option<(usize, usize)>)> {
+type ForceEdits = (Option<usize>, Option<(usize, usize)>);
+
+fn force_edits(image: &[u8]) -> Option<ForceEdits> {
     let header = FileHeader64::<Endianness>::parse(image).ok()?;
     let endian = header.endian().ok()?;
     let sections = header.sections(endian, image).ok()?;

@@ -165,7 +165,7 @@ impl<K: Kernel> Modprobe<'_, K> {
     /// Softdep line `i`'s modules, each looked up in full, with kmod's
     /// messages each time (a bad name is reported for every module the
     /// line applies to).
-    pub(super) fn softdeps(&mut self, i: usize) -> Rc<(Vec<Mod>, Vec<Mod>)> {
+    pub(super) fn softdeps(&mut self, i: usize) -> Rc<SoftdepMods> {
         let known = self.softdep_mods[i].clone();
         let (pre, post) = (self.cfg.softdeps[i].pre.clone(), self.cfg.softdeps[i].post.clone());
         let mut clean = true;

@@ -130,6 +130,9 @@ impl Mod {
     }
 }
 
+/// A softdep line's modules: (pre, post).
+type SoftdepMods = (Vec<Mod>, Vec<Mod>);
+
 /// One step of a load, in order.
 struct Step {
     m: Mod,
@@ -164,7 +167,7 @@ struct Modprobe<'a, K: Kernel> {
     /// Each softdep line's modules, once looked up without an error: kmod
     /// looks them up again every time the line applies, and without .bin
     /// indexes each lookup goes through the text files.
-    softdep_mods: Vec<Option<Rc<(Vec<Mod>, Vec<Mod>)>>>,
+    softdep_mods: Vec<Option<Rc<SoftdepMods>>>,
     /// Per softdep line, how many of its modules (pre, then post) this
     /// probe has gone to, and so left visited: a pass over the line,
     /// however deeply nested in another pass over it, goes on from there,
