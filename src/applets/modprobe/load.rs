@@ -2,8 +2,16 @@
 //! dependencies bottom-up and softdeps around each module, install
 //! commands, and each insert with its messages.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{replace, Mod, Modprobe, Step, BLACKLIST, ERR, FIRST_TIME, FORCE, FORCE_MODVERSION, FORCE_VERMAGIC};
+use super::{IGNORE_CMDS, RESOLVE};
+use crate::cli::error::Error;
+use crate::kernel::insert::{self, Failure};
+use crate::kernel::kmsg::Kmsg;
+use crate::kernel::{sysfs, Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
+use crate::module::{modfile, name};
+use crate::sys::spawn::shell;
+use rustix::io::Errno;
+use std::ffi::CString;
 
 impl<K: Kernel> Modprobe<'_, K> {
     /// modprobe's insmod(): everything NAME resolves to, loaded.

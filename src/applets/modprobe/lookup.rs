@@ -3,8 +3,12 @@
 //! modules.alias, built-in modules), and what the configuration and the
 //! running kernel say about a module found.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{Mod, Modprobe, SoftdepMods, COMING_WAIT_MS, ERR};
+use crate::cli::error::Error;
+use crate::kernel::{sysfs, Kernel};
+use crate::moddir::{glob, Aliases};
+use crate::module::name::{self, underscores};
+use std::rc::Rc;
 
 impl<K: Kernel> Modprobe<'_, K> {
     /// kmod_module_new_from_lookup(): the first source that knows the name

@@ -1,8 +1,13 @@
 //! The modes that print and load nothing: -c and --dump-modversions /
 //! --show-exports.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{Modprobe, ERR};
+use crate::cli::error::Error;
+use crate::kernel::Kernel;
+use crate::moddir::Aliases;
+use crate::module::modfile;
+use crate::sys::file::cpath;
+use rustix::io::Errno;
 
 impl<K: Kernel> Modprobe<'_, K> {
     /// `modprobe -c`: the configuration as libkmod holds it, then the

@@ -1,8 +1,14 @@
 //! Removing (modprobe.c's rmmod_do_module()): -r, --remove-holders and
 //! the dependencies left unused, waiting where the kernel is busy.
 
-#[allow(unused_imports)]
-use super::*;
+use super::{replace, Mod, Modprobe, ERR, FIRST_TIME, FORCE, HOLDERS, IGNORE_CMDS};
+use crate::cli::error::Error;
+use crate::kernel::{sysfs, Kernel, O_NONBLOCK, O_TRUNC};
+use crate::module::name;
+use crate::sys::spawn::shell;
+use rustix::io::Errno;
+use std::ffi::CString;
+use std::rc::Rc;
 
 impl<K: Kernel> Modprobe<'_, K> {
     pub(super) fn remove_given(&mut self, given: &[u8]) -> bool {
