@@ -28,19 +28,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_modbox");
-/// What depmod writes, in the order it renames them.
-const INDEX: [&str; 10] = [
-    "modules.dep",
-    "modules.dep.bin",
-    "modules.alias",
-    "modules.alias.bin",
-    "modules.softdep",
-    "modules.symbols",
-    "modules.symbols.bin",
-    "modules.builtin.bin",
-    "modules.builtin.alias.bin",
-    "modules.devname",
-];
+use common::DEPMOD_FILES as INDEX;
 
 fn have(cmd: &str, arg: &str) -> bool {
     Command::new(cmd).arg(arg).output().is_ok_and(|o| o.status.success())

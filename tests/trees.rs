@@ -55,6 +55,23 @@ fn run(cmd: &str, args: &[&str], files: &[String]) -> (Vec<u8>, Vec<u8>, Option<
     (o.stdout, o.stderr, o.status.code())
 }
 
+/// A run's (stdout, stderr, exit code).
+type Run = (Vec<u8>, Vec<u8>, Option<i32>);
+
+/// modbox's run and kmod's are the same; otherwise both are shown.
+fn same_run(what: &str, o: &Run, t: &Run) {
+    assert!(
+        o == t,
+        "{what}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}",
+        String::from_utf8_lossy(&o.0),
+        String::from_utf8_lossy(&o.1),
+        o.2,
+        String::from_utf8_lossy(&t.0),
+        String::from_utf8_lossy(&t.1),
+        t.2
+    );
+}
+
 #[test]
 fn modinfo_matches_kmod_on_every_module() {
     for tree in trees() {
@@ -87,14 +104,7 @@ fn modinfo_matches_kmod_on_every_module() {
                             run("modbox", flags, std::slice::from_ref(m)),
                             run("kmod", flags, std::slice::from_ref(m)),
                         );
-                        assert!(
-                            o == t,
-                            "modinfo {flags:?} {m}:\n--- modbox\n{}{}--- kmod\n{}{}",
-                            String::from_utf8_lossy(&o.0),
-                            String::from_utf8_lossy(&o.1),
-                            String::from_utf8_lossy(&t.0),
-                            String::from_utf8_lossy(&t.1)
-                        );
+                        same_run(&format!("modinfo {flags:?} {m}"), &o, &t);
                     }
                     panic!("modinfo {flags:?} differs on a batch but on no single module of it");
                 }
@@ -144,16 +154,7 @@ fn modinfo_by_name_matches_kmod() {
                     .chain([name.as_str()])
                     .collect();
                 let (o, t) = (run("modbox", &args, &[]), run("kmod", &args, &[]));
-                assert!(
-                    o == t,
-                    "modinfo {args:?}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}",
-                    String::from_utf8_lossy(&o.0),
-                    String::from_utf8_lossy(&o.1),
-                    o.2,
-                    String::from_utf8_lossy(&t.0),
-                    String::from_utf8_lossy(&t.1),
-                    t.2
-                );
+                same_run(&format!("modinfo {args:?}"), &o, &t);
             }
         }
     }
@@ -335,9 +336,6 @@ fn probe_names(dir: &Path) -> Vec<String> {
 }
 
 /// The same modprobe command line through modbox and through kmod.
-/// A run's (stdout, stderr, exit code).
-type Run = (Vec<u8>, Vec<u8>, Option<i32>);
-
 fn both(args: &[&str]) -> (Run, Run) {
     let o = Command::new(BIN).arg("modprobe").args(args).output().unwrap();
     let t = Command::new("modprobe").args(args).output().unwrap();
@@ -377,28 +375,14 @@ fn modprobe_matches_kmod() {
                     for n in chunk {
                         let one: Vec<&str> = args.iter().copied().filter(|a| *a != "-a").chain([n.as_str()]).collect();
                         let (o, t) = both(&one);
-                        assert!(
-                            o == t,
-                            "modprobe {one:?}:\n--- modbox\n{}{}{:?}\n--- kmod\n{}{}{:?}",
-                            String::from_utf8_lossy(&o.0),
-                            String::from_utf8_lossy(&o.1),
-                            o.2,
-                            String::from_utf8_lossy(&t.0),
-                            String::from_utf8_lossy(&t.1),
-                            t.2
-                        );
+                        same_run(&format!("modprobe {one:?}"), &o, &t);
                     }
                     panic!("modprobe {args:?} differs on a batch but on no single name of it");
                 }
             }
         }
         let (o, t) = both(&["-d", &base, "-S", &kver, "-C", conf, "-c"]);
-        assert!(
-            o == t,
-            "modprobe -c differs:\n--- modbox\n{}\n--- kmod\n{}",
-            String::from_utf8_lossy(&o.1),
-            String::from_utf8_lossy(&t.1)
-        );
+        same_run("modprobe -c", &o, &t);
         // The symbols modules export and the versions they need, for every
         // 50th module and a few files that are no modules.
         let mut files: Vec<String> = modules(&tree).into_iter().step_by(50).collect();
@@ -406,14 +390,7 @@ fn modprobe_matches_kmod() {
         for f in &files {
             for flag in ["--show-exports", "--dump-modversions"] {
                 let (o, t) = both(&[flag, f]);
-                assert!(
-                    o == t,
-                    "modprobe {flag} {f}:\n--- modbox\n{}{}\n--- kmod\n{}{}",
-                    String::from_utf8_lossy(&o.0),
-                    String::from_utf8_lossy(&o.1),
-                    String::from_utf8_lossy(&t.0),
-                    String::from_utf8_lossy(&t.1)
-                );
+                same_run(&format!("modprobe {flag} {f}"), &o, &t);
             }
         }
     }
@@ -434,18 +411,7 @@ fn depmod(tool: &str, args: &[&std::ffi::OsStr], root: &Path, kver: &str) -> (Op
 /// The ten files depmod writes are the same in both module directories,
 /// byte for byte.
 fn same_depmod_files(ours: &Path, theirs: &Path, what: &str) {
-    for f in [
-        "modules.dep",
-        "modules.dep.bin",
-        "modules.alias",
-        "modules.alias.bin",
-        "modules.softdep",
-        "modules.symbols",
-        "modules.symbols.bin",
-        "modules.builtin.bin",
-        "modules.builtin.alias.bin",
-        "modules.devname",
-    ] {
+    for f in common::DEPMOD_FILES {
         let (a, b) = (std::fs::read(ours.join(f)).unwrap(), std::fs::read(theirs.join(f)).unwrap());
         assert!(a == b, "{what}: {f} differs ({} vs {} bytes)", a.len(), b.len());
     }
@@ -623,12 +589,7 @@ fn signature_shapes_match_kmod() {
     assert!(files.len() >= 19, "{files:?}");
     for f in &files {
         let (o, t) = (run("modbox", &[], std::slice::from_ref(f)), run("kmod", &[], std::slice::from_ref(f)));
-        assert!(
-            o == t,
-            "modinfo {f}:\n--- modbox\n{}--- kmod\n{}",
-            String::from_utf8_lossy(&o.0),
-            String::from_utf8_lossy(&t.0)
-        );
+        same_run(&format!("modinfo {f}"), &o, &t);
         if !f.ends_with("-unknown.ko") {
             assert!(String::from_utf8_lossy(&o.0).contains("\nsig_hashalgo:"), "{f}: no signature read");
         }

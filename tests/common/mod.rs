@@ -13,6 +13,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// What depmod writes, in the order it renames them.
+pub const DEPMOD_FILES: [&str; 10] = [
+    "modules.dep",
+    "modules.dep.bin",
+    "modules.alias",
+    "modules.alias.bin",
+    "modules.softdep",
+    "modules.symbols",
+    "modules.symbols.bin",
+    "modules.builtin.bin",
+    "modules.builtin.alias.bin",
+    "modules.devname",
+];
+
 pub const RELEASE: &str = "6.1.0-99-amd64";
 
 /// A directory removed when dropped.
