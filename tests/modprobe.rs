@@ -499,3 +499,19 @@ fn softdep_web_matches_kmod_from_bin_and_text_indexes() {
     }
     assert!(run(env!("CARGO_BIN_EXE_modbox"), &["modprobe"]) == from_bin, "the text indexes give another list");
 }
+
+/// The module directory's modules.softdep is one more configuration file,
+/// taken before any other of that name (kmod): a directory there is a file
+/// that cannot be read, not a directory of configuration files, and a `-C`
+/// file named modules.softdep does not replace it.
+#[test]
+fn modules_softdep_is_a_file_taken_first() {
+    let k = tree(CHAIN);
+    k.root.write(&format!("{DIR}/modules.softdep/x.conf"), b"alias from-dir dummy\n");
+    k.root.write("/etc/conf/modules.softdep", b"alias from-c dummy\n");
+    let root = k.root.path().to_str().unwrap().to_string();
+    let r = run(modprobe, "modprobe", k, &["-c", "-C", &format!("{root}/etc/conf/modules.softdep")]);
+    assert_eq!(r.code, 0);
+    assert_eq!(r.err, format!("modprobe: ERROR: could not read {root}{DIR}/modules.softdep: Is a directory\n"));
+    assert_eq!(r.out, "\n# End of configuration files. Dumping indexes now:\n\n");
+}

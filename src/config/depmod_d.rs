@@ -36,7 +36,8 @@ impl DepmodD {
     /// when `verbose`.
     #[inline(never)]
     pub fn read(root: &[u8], paths: &[Vec<u8>], kver: &[u8], verbose: bool, err: &mut Out) -> DepmodD {
-        let files = find_files(root, paths, &[b".conf"], &mut |skipped| match skipped {
+        let mut files = Vec::new();
+        find_files(&mut files, root, paths, &[b".conf"], &mut |skipped| match skipped {
             Skipped::Name(path) if verbose => depmod_msg(err, M::CONF_NAME, &[path]),
             Skipped::Name(_) => {}
             Skipped::Subdir(path) => depmod_msg(err, M::CONF_SUBDIR, &[path]),

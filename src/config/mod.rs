@@ -19,25 +19,25 @@ pub enum Skipped<'a> {
     Unlistable(&'a [u8]),
 }
 
-/// The configuration files of `paths` below `root`, as both of kmod's
-/// readers collect them: a path may be a file or a directory of files
-/// with one of `endings` (dot files skipped); of two files with one name the
-/// first path's wins; the result is sorted by file name. Each entry is
-/// (name, path without `root`).
+/// Adds the configuration files of `paths` below `root` to `files`, as both
+/// of kmod's readers collect them: a path may be a file or a directory of
+/// files with one of `endings` (dot files skipped); of two files with one
+/// name the one already there wins; `files` stays sorted by file name. Each
+/// entry is (name, path without `root`).
 pub fn find_files(
+    files: &mut Vec<(Vec<u8>, Vec<u8>)>,
     root: &[u8],
     paths: &[Vec<u8>],
     endings: &[&[u8]],
     skipped: &mut dyn FnMut(Skipped),
-) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut files = Vec::new();
+) {
     for path in paths {
         let Ok(c) = cpath(root, &[path]) else { continue };
         match stat_dir(&c) {
             None => continue,
             Some(false) => {
                 let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-                insert_sorted(&mut files, name.to_vec(), path.clone());
+                insert_sorted(files, name.to_vec(), path.clone());
             }
             Some(true) => {
                 // In readdir order, as kmod warns; insert_sorted() orders.
@@ -52,19 +52,18 @@ pub fn find_files(
                     } else if cpath(root, &[&full]).ok().and_then(|c| stat_dir(&c)) == Some(true) {
                         skipped(Skipped::Subdir(&full));
                     } else {
-                        insert_sorted(&mut files, name, full);
+                        insert_sorted(files, name, full);
                     }
                 }
             }
         }
     }
-    files
 }
 
 /// kmod's cfg_files_insert_sorted() (depmod) and conf_files_insert_sorted()
 /// (modprobe): (name, path) kept sorted by file name; a name already taken
 /// keeps its first file, so an earlier directory hides a later one.
-fn insert_sorted(files: &mut Vec<(Vec<u8>, Vec<u8>)>, name: Vec<u8>, path: Vec<u8>) {
+pub fn insert_sorted(files: &mut Vec<(Vec<u8>, Vec<u8>)>, name: Vec<u8>, path: Vec<u8>) {
     if let Err(i) = files.binary_search_by(|f| f.0.cmp(&name)) {
         files.insert(i, (name, path));
     }

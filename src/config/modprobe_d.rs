@@ -4,7 +4,7 @@
 //! and every decision taken from the configuration come out the same.
 
 use crate::cli::error::Error;
-use crate::config::{find_files, lines, Skipped};
+use crate::config::{find_files, insert_sorted, lines, Skipped};
 use crate::module::name::underscores;
 use crate::sys::file::{cpath, open_ro, read_all};
 
@@ -48,15 +48,14 @@ impl ModprobeD {
     pub fn read(root: &[u8], paths: &[Vec<u8>], moddir: &[u8], cmdline: Option<&[u8]>) -> ModprobeD {
         let mut cfg = ModprobeD::default();
         // (name, full path), sorted by name; the first of a name wins.
-        // The module directory's modules.softdep is read as one more file
-        // named modules.softdep, in name order with the rest (kmod).
-        let mut dirs = vec![[moddir, b"/modules.softdep"].concat()];
-        match paths.is_empty() {
-            true => dirs.extend(DIRS.iter().map(|p| [root, p].concat())),
-            false => dirs.extend_from_slice(paths),
-        }
+        // (name, full path), sorted by name; the first of a name wins, and
+        // the module directory's modules.softdep comes first (kmod).
+        let mut files: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        insert_sorted(&mut files, b"modules.softdep".to_vec(), [moddir, b"/modules.softdep"].concat());
+        let defaults: Vec<Vec<u8>> = DIRS.iter().map(|p| [root, p].concat()).collect();
+        let dirs = if paths.is_empty() { &defaults[..] } else { paths };
         let warnings = &mut cfg.warnings;
-        let files = find_files(b"", &dirs, &[b".conf", b".alias"], &mut |skipped| {
+        find_files(&mut files, b"", dirs, &[b".conf", b".alias"], &mut |skipped| {
             if let Skipped::Subdir(path) = skipped {
                 warnings.push(Error::ConfigSubdir(path.to_vec()));
             }
