@@ -134,10 +134,12 @@ impl Drop for Mapped {
 /// `path` made absolute against the working directory, as kmod's
 /// path_make_absolute_cwd() does (the path is not normalised). The getcwd
 /// system call rather than musl's getcwd(), which would link malloc in;
-/// when there is no working directory the path stays as given.
+/// when there is no working directory the path stays as given. Like the C
+/// library, an answer that is no absolute path (the kernel's
+/// "(unreachable)/..." for a directory outside the root) counts as none.
 pub fn absolute(path: &[u8]) -> Vec<u8> {
     match rustix::process::getcwd(Vec::new()) {
-        Ok(cwd) if !path.starts_with(b"/") => [cwd.as_bytes(), b"/", path].concat(),
+        Ok(cwd) if cwd.as_bytes().starts_with(b"/") && !path.starts_with(b"/") => [cwd.as_bytes(), b"/", path].concat(),
         _ => path.to_vec(),
     }
 }
