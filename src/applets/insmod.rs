@@ -11,12 +11,15 @@ Insert the module in FILE into the running kernel, with parameters.
 
 use crate::cli::args;
 use crate::cli::ctx::Ctx;
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Msg};
 use crate::kernel::insert::{self, Failure};
 use crate::kernel::kmsg::Kmsg;
 use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
 use crate::module::modfile;
 use std::ffi::{CString, OsString};
+
+const MISSING: Msg = Msg::error("missing filename.");
+const STDIN: Msg = Msg::error("this tool does not support loading from stdin!");
 
 // -p and -s are accepted and ignored, as kmod does, for old scripts.
 crate::options! { FLAGS;
@@ -32,9 +35,9 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         Err(code) => return code,
     };
     let (force, verbose) = (opts.has(FORCE), opts.has(VERBOSE));
-    let Some((path, params)) = opts.words.split_first() else { return ctx.fail(Error::Missing("filename")) };
+    let Some((path, params)) = opts.words.split_first() else { return ctx.fail(Error::new(MISSING, &[])) };
     if path == b"-" {
-        return ctx.fail(Error::Stdin);
+        return ctx.fail(Error::new(STDIN, &[]));
     }
     let fd = match modfile::open_module(path) {
         Ok(fd) => fd,
@@ -47,13 +50,13 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     match insert::insert(ctx, path, &fd, &params, flags) {
         Ok(how) => {
             if verbose {
-                ctx.err.str("insmod: loaded ").bytes(path).str(how);
+                how.print(&mut ctx.err, ctx.applet, &[path], None);
             }
             0
         }
         Err(Failure::File(e)) => ctx.fail(e),
         Err(Failure::Kernel(errno, image)) => {
-            ctx.report(Error::Insert { path: path.clone(), errno });
+            ctx.report(Error::new(insert::INSERT, &[path, &insert::mod_strerror(errno)]));
             insert::explain(ctx, path, &fd, image, errno, &log);
             1
         }

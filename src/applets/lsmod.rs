@@ -6,10 +6,13 @@ many users it has, and which modules use it.
 ";
 
 use crate::cli::ctx::Ctx;
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Msg};
 use crate::kernel::sysfs;
 use crate::kernel::Kernel;
 use std::ffi::OsString;
+
+/// kmod's lsmod words this one without its name.
+const LIST: Msg = Msg::bare("Error: could not get list of modules: %m");
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     if let Some(a) = args.first() {
@@ -27,7 +30,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     }
     let mods = match sysfs::proc_modules(&ctx.k) {
         Ok(m) => m,
-        Err(errno) => return ctx.fail(Error::List(errno)),
+        Err(errno) => return ctx.fail(Error::errno(LIST, &[], errno)),
     };
     ctx.out.str("Module                  Size  Used by\n");
     for m in &mods {

@@ -25,7 +25,7 @@ signature), or a module of the kernel by name, built-in ones included.
 
 use crate::cli::args;
 use crate::cli::ctx::Ctx;
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Msg};
 use crate::kernel::Kernel;
 use crate::moddir::ModDir;
 use crate::module::modfile;
@@ -33,7 +33,6 @@ use crate::module::name;
 use crate::module::signature;
 use crate::sys::file::absolute;
 use rustix::fs::FileType;
-use rustix::io::Errno;
 use std::ffi::OsString;
 
 crate::options! { FLAGS;
@@ -52,6 +51,12 @@ crate::options! { FLAGS;
     SIZES = '\u{1}', "sizes", false;
 }
 /// The options that pick one field: the last one given wins, as in kmod.
+const MISSING: Msg = Msg::error("missing module or filename.");
+const NOT_FOUND: Msg = Msg::error("Module %s not found.");
+const NAME_NOT_FOUND: Msg = Msg::error("Module name %s not found.");
+const NO_MODINFO: Msg = Msg::error("could not get modinfo from %s: not an ELF module with a .modinfo section");
+const BAD_PARM: Msg = Msg::error("Found invalid \"%s=%s\": missing ':'");
+
 const FIELD_FLAGS: [&[u8]; 5] = [b"author", b"description", b"license", b"parm", b"filename"];
 
 struct Show<'a> {
@@ -77,7 +82,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         }
     }
     if opts.words.is_empty() {
-        return ctx.fail(Error::Missing("module or filename"));
+        return ctx.fail(Error::new(MISSING, &[]));
     }
     let show = Show { field, sep: if opts.has(NULL) { 0 } else { b'\n' }, sizes: opts.has(SIZES) };
     // kmod: -b or -k name the directory BASEDIR/lib/modules/KVER, with the
@@ -122,11 +127,7 @@ fn by_name<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, dir: &ModDir, word: &[u8], 
             return Ok(());
         }
     }
-    // kmod says "Module name X not found." for -m, "Module X not found."
-    // for a lookup by alias or name.
-    let mut what = if modname { b"name ".to_vec() } else { Vec::new() };
-    what.extend_from_slice(word);
-    Err(Error::ModuleNotFound(what))
+    Err(Error::new(if modname { NAME_NOT_FOUND } else { NOT_FOUND }, &[word]))
 }
 
 fn from_file<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, path: &[u8], filename: &[u8]) -> Result<(), Error> {
@@ -137,13 +138,13 @@ fn from_file<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, path: &[u8], filename: &[
     }
     // modules.dep may name a directory or a device: modinfo inserts
     // nothing, so say what reading it gave.
-    let image = modfile::load(path).map_err(|e| match e {
-        Error::NotRegular { path, dir } => Error::Load { path, errno: if dir { Errno::ISDIR } else { Errno::INVAL } },
-        e => e,
+    let image = modfile::load(path).map_err(|e| match e.is(modfile::DIRECTORY) || e.is(modfile::NOT_REGULAR) {
+        true => Error { msg: modfile::LOAD, ..e },
+        false => e,
     })?;
-    let info = modfile::modinfo_section(&image).ok_or_else(|| Error::NoModinfo { path: path.to_vec() })?;
+    let info = modfile::modinfo_section(&image).ok_or_else(|| Error::new(NO_MODINFO, &[path]))?;
     if show.sizes {
-        let sizes = modfile::layout(&image).ok_or_else(|| Error::NoModinfo { path: path.to_vec() })?;
+        let sizes = modfile::layout(&image).ok_or_else(|| Error::new(NO_MODINFO, &[path]))?;
         print_sizes(ctx, show.sep, filename, &sizes);
         return Ok(());
     }
@@ -288,7 +289,7 @@ fn params<'a>(err: &mut crate::sys::out::Out, entries: &'a [(&'a [u8], Vec<u8>)]
             _ => continue,
         };
         let Some(colon) = v.iter().position(|&c| c == b':') else {
-            err.str("modinfo: ERROR: Found invalid \"").bytes(k).byte(b'=').bytes(v).str("\": missing ':'\n");
+            BAD_PARM.print(err, "modinfo", &[k, v], None);
             continue;
         };
         let (name, text) = (&v[..colon], &v[colon + 1..]);

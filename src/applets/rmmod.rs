@@ -15,7 +15,7 @@ same) or the path of a module file.
 
 use crate::cli::args;
 use crate::cli::ctx::Ctx;
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Msg};
 use crate::kernel::sysfs::{self, State};
 use crate::kernel::{Kernel, O_NONBLOCK, O_TRUNC};
 use crate::module::name;
@@ -25,11 +25,29 @@ use std::ffi::{CString, OsString};
 /// Longest pause between two tries of `rmmod -w`.
 const MAX_BACKOFF_MS: u64 = 1000;
 
+const MISSING: Msg = Msg::error("missing module name.");
+const NOT_LOADED: Msg = Msg::error("Module %s is not currently loaded");
+const BUILTIN: Msg = Msg::error("Module %s is builtin.");
+const IN_USE_BY: Msg = Msg::error("Module %s is in use by:%s");
+const IN_USE: Msg = Msg::error("Module %s is in use");
+/// /sys/module/NAME/refcnt is missing: CONFIG_MODULE_UNLOAD is off.
+const NO_UNLOAD: Msg = Msg::error("Module unloading is not supported");
+const REMOVE_LIBKMOD: Msg = Msg::error("could not remove '%s': %m");
+const REMOVE: Msg = Msg::error("could not remove module %s: %m");
+const REMOVED: Msg = Msg::plain("removed %s");
+
 crate::options! { FLAGS;
     FORCE = 'f', "force", false;
     SYSLOG = 's', "syslog", false;
     VERBOSE = 'v', "verbose", false;
     WAIT = 'w', "wait", false;
+}
+
+/// What the options ask for, decoded once.
+struct Options {
+    force: bool,
+    verbose: bool,
+    wait: bool,
 }
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
@@ -40,20 +58,19 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     if opts.has(SYSLOG) {
         ctx.err.to_syslog();
     }
-    let (force, verbose, wait) = (opts.has(FORCE), opts.has(VERBOSE), opts.has(WAIT));
-    let args_in = opts.words;
-    if args_in.is_empty() {
-        return ctx.fail(Error::Missing("module name"));
+    let o = Options { force: opts.has(FORCE), verbose: opts.has(VERBOSE), wait: opts.has(WAIT) };
+    if opts.words.is_empty() {
+        return ctx.fail(Error::new(MISSING, &[]));
     }
     let mut failed = false;
-    for arg in args_in {
+    for arg in opts.words {
         // As kmod: an existing file names the module by its file name.
         let is_file = crate::sys::file::cpath(b"", &[&arg]).is_ok_and(|p| crate::sys::file::stat_dir(&p).is_some());
         let name = if is_file { name::from_path(&arg) } else { name::normalize(&arg) };
         // `..`, `/`, `.x` name no module: say so of the argument as given
         // (kmod gets lost in /sys/module//holders).
         let name = if name.is_empty() { arg.clone() } else { name };
-        let result = check(ctx, &name, force, wait).and_then(|()| remove(ctx, &name, &arg, force, wait, verbose));
+        let result = check(ctx, &name, &o).and_then(|()| remove(ctx, &name, &arg, &o));
         if let Err(e) = result {
             ctx.report(e);
             failed = true;
@@ -64,22 +81,23 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
 
 /// kmod's check_module_inuse(), skipped with -f. With -w a module in use is
 /// not an error: it is what we wait for.
-fn check<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], force: bool, wait: bool) -> Result<(), Error> {
+fn check<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], o: &Options) -> Result<(), Error> {
     match sysfs::state(&ctx.k, name) {
-        State::NotLoaded => return Err(Error::NotLoaded(name.to_vec())),
-        State::Builtin => return Err(Error::Builtin(name.to_vec())),
+        State::NotLoaded => return Err(Error::new(NOT_LOADED, &[name])),
+        State::Builtin => return Err(Error::new(BUILTIN, &[name])),
         State::Live | State::Coming | State::Going => {}
     }
-    if force || wait {
+    if o.force || o.wait {
         return Ok(());
     }
     let holders = sysfs::holders(&ctx.k, name);
     if !holders.is_empty() {
-        return Err(Error::InUseBy { name: name.to_vec(), holders });
+        let list: Vec<u8> = holders.iter().flat_map(|h| [&b" "[..], h]).flatten().copied().collect();
+        return Err(Error::new(IN_USE_BY, &[name, &list]));
     }
     match sysfs::refcnt(&ctx.k, name) {
-        Ok(n) if n > 0 => Err(Error::InUse(name.to_vec())),
-        Err(Errno::NOENT) => Err(Error::NoUnload),
+        Ok(n) if n > 0 => Err(Error::new(IN_USE, &[name])),
+        Err(Errno::NOENT) => Err(Error::new(NO_UNLOAD, &[])),
         _ => Ok(()),
     }
 }
@@ -88,34 +106,31 @@ fn check<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], force: bool, wait: bool) -> R
 /// the kernel never waits for users, so -w waits here: EWOULDBLOCK while the
 /// module has users, EBUSY while it is still coming or going, retried with a
 /// backoff that grows to one second.
-fn remove<K: Kernel>(
-    ctx: &mut Ctx<K>,
-    name: &[u8],
-    arg: &[u8],
-    force: bool,
-    wait: bool,
-    verbose: bool,
-) -> Result<(), Error> {
-    let flags = O_NONBLOCK | if force { O_TRUNC } else { 0 };
+fn remove<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], arg: &[u8], o: &Options) -> Result<(), Error> {
+    let flags = O_NONBLOCK | if o.force { O_TRUNC } else { 0 };
     // name::plausible() held in check() unless -f; a name that cannot be a
     // module is not handed to the kernel either way.
     let cname = match CString::new(name) {
         Ok(c) if name::plausible(name) => c,
-        _ => return Err(Error::NotLoaded(name.to_vec())),
+        _ => return Err(Error::new(NOT_LOADED, &[name])),
     };
     let mut backoff = 10;
     loop {
         match ctx.k.delete_module(&cname, flags) {
             Ok(()) => break,
-            Err(Errno::AGAIN | Errno::BUSY) if wait => {
+            Err(Errno::AGAIN | Errno::BUSY) if o.wait => {
                 ctx.k.sleep_ms(backoff);
                 backoff = (backoff * 2).min(MAX_BACKOFF_MS);
             }
-            Err(errno) => return Err(Error::Remove { name: name.to_vec(), arg: arg.to_vec(), errno }),
+            Err(errno) => {
+                // kmod prints libkmod's line, then its own, for one failure.
+                ctx.report(Error::errno(REMOVE_LIBKMOD, &[name], errno));
+                return Err(Error::errno(REMOVE, &[arg], errno));
+            }
         }
     }
-    if verbose {
-        ctx.err.str("rmmod: removed ").bytes(name).byte(b'\n');
+    if o.verbose {
+        REMOVED.print(&mut ctx.err, ctx.applet, &[name], None);
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! everywhere.
 
 use crate::cli::ctx::Ctx;
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Msg};
 use crate::kernel::Kernel;
 use lexopt::Arg;
 use std::ffi::OsString;
@@ -36,6 +36,14 @@ macro_rules! options {
         const $table: &[$crate::cli::args::Flag] = &[$(($short, $long, $value)),*];
     };
 }
+
+// getopt_long's own messages (glibc's wording), and kmod's for the rest.
+pub const BAD_SHORT: Msg = Msg::plain("invalid option -- '%s'");
+pub const BAD_LONG: Msg = Msg::plain("unrecognized option '--%s'");
+pub const NO_VALUE_ALLOWED: Msg = Msg::plain("option '%s' doesn't allow an argument");
+pub const NEEDS_VALUE_SHORT: Msg = Msg::plain("option requires an argument -- '%s'");
+pub const NEEDS_VALUE_LONG: Msg = Msg::plain("option '%s' requires an argument");
+pub const BAD_ARGS: Msg = Msg::error("invalid arguments, see --help");
 
 pub struct Opts {
     pub flags: u32,
@@ -86,8 +94,10 @@ pub fn parse<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>, flags: &[Flag], u
             (None, Arg::Value(v)) => opts.words.push(v.into_vec()),
             (None, Arg::Short('h') | Arg::Long("help")) => return Err(print(ctx, usage)),
             (None, Arg::Short('V') | Arg::Long("version")) => return Err(print(ctx, crate::applets::VERSION)),
-            (None, Arg::Short(c)) => return Err(ctx.fail(Error::BadShort(c))),
-            (None, Arg::Long(l)) => return Err(ctx.fail(Error::BadLong(l.as_bytes().to_vec()))),
+            (None, Arg::Short(c)) => {
+                return Err(ctx.fail(Error::new(BAD_SHORT, &[c.encode_utf8(&mut [0; 4]).as_bytes()])))
+            }
+            (None, Arg::Long(l)) => return Err(ctx.fail(Error::new(BAD_LONG, &[l.as_bytes()]))),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What an applet runs with: the kernel interface, its two output streams
 //! and its own name for messages.
 
-use crate::cli::error::Error;
+use crate::cli::message::Error;
 use crate::kernel::Kernel;
 use crate::sys::out::{Out, Sink};
 

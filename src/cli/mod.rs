@@ -3,5 +3,5 @@
 
 pub mod args;
 pub mod ctx;
-pub mod error;
+pub mod message;
 pub mod multicall;

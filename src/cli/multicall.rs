@@ -3,7 +3,7 @@
 
 use crate::applets::{Applet, APPLETS, VERSION};
 use crate::cli::ctx::Ctx;
-use crate::cli::error::Error;
+use crate::cli::message::Msg;
 use crate::kernel::Linux;
 use crate::sys::out::{Out, Sink};
 use std::ffi::OsString;
@@ -20,6 +20,12 @@ for every applet: hard links, or symbolic links with -s.
 
 Applets:
 ";
+
+const UNKNOWN_APPLET: Msg = Msg::plain("applet not found: %s");
+const APPLET_LIST: Msg = Msg::plain("the applets of this build are:%s");
+const INSTALL_USAGE: Msg = Msg::error("usage: modbox --install [-s] DIR");
+const NO_EXE: Msg = Msg::error("cannot find this binary through /proc/self/exe: %m");
+const LINK: Msg = Msg::error("cannot create %s: %m");
 
 /// Runs the applet that `args` (argv, with argv[0]) asks for.
 pub fn main(mut args: Vec<OsString>) -> i32 {
@@ -50,12 +56,13 @@ pub fn main(mut args: Vec<OsString>) -> i32 {
                 return run(applet, args);
             }
             None => {
-                Error::UnknownApplet(name.to_vec()).report("modbox", &mut err);
-                err.str("modbox: the applets of this build are:");
+                UNKNOWN_APPLET.print(&mut err, "modbox", &[name], None);
+                let mut names = Vec::new();
                 for (n, _) in APPLETS {
-                    err.byte(b' ').str(n);
+                    names.push(b' ');
+                    names.extend_from_slice(n.as_bytes());
                 }
-                err.byte(b'\n');
+                APPLET_LIST.print(&mut err, "modbox", &[&names], None);
                 1
             }
         },
@@ -94,14 +101,14 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
         [s, dir] if s == "-s" => (true, dir.as_bytes()),
         [dir] if dir != "-s" => (false, dir.as_bytes()),
         _ => {
-            err.str("modbox: ERROR: usage: modbox --install [-s] DIR\n");
+            INSTALL_USAGE.print(err, "modbox", &[], None);
             return 1;
         }
     };
     let exe = match rustix::fs::readlink("/proc/self/exe", Vec::new()) {
         Ok(p) => p.into_bytes(),
         Err(errno) => {
-            err.str("modbox: ERROR: cannot find this binary through /proc/self/exe: ").errno(errno).byte(b'\n');
+            NO_EXE.print(err, "modbox", &[], Some(errno));
             return 1;
         }
     };
@@ -141,7 +148,7 @@ fn install(args: &[OsString], out: &mut Out, err: &mut Out) -> i32 {
                     .byte(b'\n');
             }
             Err(errno) => {
-                Error::Link { path: link, errno }.report("modbox", err);
+                LINK.print(err, "modbox", &[&link], Some(errno));
                 code = 1;
             }
         }

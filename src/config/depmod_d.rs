@@ -2,11 +2,20 @@
 //! which of two modules with the same name wins (`search`, `override`,
 //! `external`), and which directories are skipped (`exclude`).
 
-use crate::cli::error::depmod as M;
-use crate::cli::error::{depmod_msg, num_text};
+use crate::cli::message::{num_text, Msg};
 use crate::config::{find_files, lines, Skipped};
 use crate::sys::file::{cpath, open_ro, read_all};
 use crate::sys::out::Out;
+
+// What kmod's depmod says of its configuration (the INFO ones with -vv).
+pub const DIR: Msg = Msg::error("files list %s: could not read the directory");
+pub const NAME: Msg = Msg::info("All cfg files need .conf: %s");
+pub const SUBDIR: Msg = Msg::error("Directories inside directories are not supported: %s");
+pub const READ: Msg = Msg::error("file parse %s: could not read it");
+pub const BAD_LINE: Msg = Msg::error("%s:%s: ignoring bad line starting with '%s'");
+pub const OVERRIDE_KVER: Msg = Msg::info("%s:%s: override kernel did not match %s");
+pub const EXTERNAL_KVER: Msg = Msg::info("%s:%s: external directory did not match %s");
+pub const NOT_IMPLEMENTED: Msg = Msg::info("%s:%s: command %s not implemented yet");
 
 /// kmod's default configuration directories, in priority order.
 pub const DIRS: [&[u8]; 4] = [b"/etc/depmod.d", b"/run/depmod.d", b"/usr/local/lib/depmod.d", b"/lib/depmod.d"];
@@ -38,17 +47,17 @@ impl DepmodD {
     pub fn read(root: &[u8], paths: &[Vec<u8>], kver: &[u8], verbose: bool, err: &mut Out) -> DepmodD {
         let mut files = Vec::new();
         find_files(&mut files, root, paths, &[b".conf"], &mut |skipped| match skipped {
-            Skipped::Name(path) if verbose => depmod_msg(err, M::CONF_NAME, &[path]),
+            Skipped::Name(path) if verbose => say(err, NAME, &[path]),
             Skipped::Name(_) => {}
-            Skipped::Subdir(path) => depmod_msg(err, M::CONF_SUBDIR, &[path]),
-            Skipped::Unlistable(path) => depmod_msg(err, M::CONF_DIR, &[path]),
+            Skipped::Subdir(path) => say(err, SUBDIR, &[path]),
+            Skipped::Unlistable(path) => say(err, DIR, &[path]),
         });
         let mut conf = DepmodD::default();
         for (_, path) in &files {
             let text = cpath(root, &[path]).ok().and_then(|c| read_all(open_ro(&c).ok()?, 16 << 20).ok());
             match text {
                 Some(t) => conf.parse(path, &t, kver, verbose, err),
-                None => depmod_msg(err, M::CONF_READ, &[path]),
+                None => say(err, READ, &[path]),
             }
         }
         conf.searches.reverse();
@@ -89,16 +98,16 @@ impl DepmodD {
                     let b = words.next();
                     let c = if cmd == b"override" { words.next() } else { Some(&b""[..]) };
                     let (Some(a), Some(b), Some(c)) = (a, b, c) else {
-                        depmod_msg(err, M::CONF_BAD_LINE, &[file, &n, cmd]);
+                        say(err, BAD_LINE, &[file, &n, cmd]);
                         continue;
                     };
                     // override MODULE KVER DIR / external KVER DIR
                     let version = if cmd == b"override" { b } else { a };
                     if !kernel_matches(version, kver) {
                         if verbose {
-                            depmod_msg(
+                            say(
                                 err,
-                                if cmd == b"override" { M::CONF_OVERRIDE_KVER } else { M::CONF_EXTERNAL_KVER },
+                                if cmd == b"override" { OVERRIDE_KVER } else { EXTERNAL_KVER },
                                 &[file, &n, version],
                             );
                         }
@@ -115,10 +124,10 @@ impl DepmodD {
                 }
                 b"include" | b"make_map_files" => {
                     if verbose {
-                        depmod_msg(err, M::CONF_NOT_IMPLEMENTED, &[file, &n, cmd]);
+                        say(err, NOT_IMPLEMENTED, &[file, &n, cmd]);
                     }
                 }
-                _ => depmod_msg(err, M::CONF_BAD_LINE, &[file, &n, cmd]),
+                _ => say(err, BAD_LINE, &[file, &n, cmd]),
             }
         }
     }
@@ -228,6 +237,11 @@ fn atom(p: &[u8], c: u8) -> (usize, bool) {
         }
         x => (1, x == c),
     }
+}
+
+/// Prints one of the messages above, as depmod's.
+fn say(err: &mut Out, msg: Msg, args: &[&[u8]]) {
+    msg.print(err, "depmod", args, None);
 }
 
 #[cfg(test)]

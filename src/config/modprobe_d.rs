@@ -3,7 +3,7 @@
 //! 30 reads them (libkmod-config.c), quirks included, so that `modprobe -c`
 //! and every decision taken from the configuration come out the same.
 
-use crate::cli::error::Error;
+use crate::cli::message::{num_text, Error, Msg};
 use crate::config::{find_files, insert_sorted, lines, Skipped};
 use crate::module::name::underscores;
 use crate::sys::file::{cpath, open_ro, read_all};
@@ -11,6 +11,15 @@ use crate::sys::file::{cpath, open_ro, read_all};
 /// kmod 30's search path, in order; a file name found in an earlier
 /// directory hides the same name in later ones.
 pub const DIRS: [&[u8]; 4] = [b"/etc/modprobe.d", b"/run/modprobe.d", b"/usr/local/lib/modprobe.d", b"/lib/modprobe.d"];
+
+// libkmod's messages while it reads the configuration.
+pub const SUBDIR: Msg = Msg::error("Directories inside directories are not supported: %s");
+/// modbox's own: libkmod would read on until memory runs out.
+pub const READ: Msg = Msg::error("could not read %s: %m");
+pub const DEPRECATED: Msg = Msg::error("%s: command %s is deprecated and not parsed anymore");
+pub const BAD_LINE: Msg = Msg::error("%s line %s: ignoring bad line starting with '%s'");
+pub const CMDLINE_OPTION: Msg =
+    Msg::error("Ignoring bad option on kernel command line while parsing module name: '%s'");
 
 /// A configuration file larger than this is not read (real ones are a few
 /// KB); it keeps a hostile file from exhausting memory.
@@ -47,7 +56,6 @@ impl ModprobeD {
     /// command line.
     pub fn read(root: &[u8], paths: &[Vec<u8>], moddir: &[u8], cmdline: Option<&[u8]>) -> ModprobeD {
         let mut cfg = ModprobeD::default();
-        // (name, full path), sorted by name; the first of a name wins.
         // (name, full path), sorted by name; the first of a name wins, and
         // the module directory's modules.softdep comes first (kmod).
         let mut files: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -57,7 +65,7 @@ impl ModprobeD {
         let warnings = &mut cfg.warnings;
         find_files(&mut files, b"", dirs, &[b".conf", b".alias"], &mut |skipped| {
             if let Skipped::Subdir(path) = skipped {
-                warnings.push(Error::ConfigSubdir(path.to_vec()));
+                warnings.push(Error::new(SUBDIR, &[path]));
             }
         });
         for (_, path) in files {
@@ -66,7 +74,7 @@ impl ModprobeD {
             let Some(fd) = cpath(b"", &[&path]).ok().and_then(|p| open_ro(&p).ok()) else { continue };
             match read_all(fd, MAX_FILE) {
                 Ok(text) => cfg.parse(&text, &path),
-                Err(errno) => cfg.warnings.push(Error::ConfigRead { file: path, errno }),
+                Err(errno) => cfg.warnings.push(Error::errno(READ, &[&path], errno)),
             }
         }
         if let Some(line) = cmdline {
@@ -128,13 +136,13 @@ impl ModprobeD {
                 _ => false,
             },
             b"include" | b"config" => {
-                self.warnings.push(Error::ConfigDeprecated { file: file.to_vec(), cmd: cmd.to_vec() });
+                self.warnings.push(Error::new(DEPRECATED, &[file, cmd]));
                 true
             }
             _ => false,
         };
         if !ok {
-            self.warnings.push(Error::ConfigLine { file: file.to_vec(), line: linenum, cmd: cmd.to_vec() });
+            self.warnings.push(Error::new(BAD_LINE, &[file, &num_text(linenum.into()), cmd]));
         }
     }
 
@@ -227,7 +235,7 @@ impl ModprobeD {
         } else if let Some(n) = underscores(name) {
             self.options.push((n, param.to_vec()));
         } else {
-            self.warnings.push(Error::CmdlineOption(name.to_vec()));
+            self.warnings.push(Error::new(CMDLINE_OPTION, &[name]));
         }
     }
 }

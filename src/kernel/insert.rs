@@ -3,13 +3,43 @@
 //! says no, why.
 
 use crate::cli::ctx::Ctx;
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Msg};
 use crate::kernel::kmsg::Kmsg;
 use crate::kernel::{Kernel, MODULE_INIT_COMPRESSED_FILE, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
 use crate::module::modfile;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
 use std::ffi::CStr;
+
+/// insmod's words (tools/insmod.c), with mod_strerror()'s text for `%s`.
+pub const INSERT: Msg = Msg::error("could not insert module %s: %s");
+/// One record the kernel logged while it refused the module.
+pub const KERNEL_LOG: Msg = Msg::plain("kernel: %s");
+// What is wrong with a file the kernel calls ENOEXEC, where kmod says
+// "Invalid module format" and no more.
+pub const COMPRESSED: Msg = Msg::error("%s is %s-compressed and the kernel could not decompress it");
+pub const NOT_ELF: Msg = Msg::error("%s is not an ELF file, so not a kernel module");
+pub const NO_VERMAGIC: Msg = Msg::error("%s has no vermagic in a .modinfo section, so it is not a kernel module");
+pub const VERMAGIC: Msg = Msg::error("%s was built for another kernel: its vermagic is '%s', the running kernel is %s");
+// How a module went in, for insmod -v.
+pub const BY_FINIT: Msg = Msg::plain("loaded %s with finit_module(2)");
+pub const DECOMPRESSED_BY_KERNEL: Msg = Msg::plain("loaded %s with finit_module(2), decompressed by the kernel");
+pub const BY_INIT: Msg = Msg::plain("loaded %s with init_module(2)");
+pub const DECOMPRESSED_HERE: Msg = Msg::plain("loaded %s with init_module(2), decompressed by modbox");
+pub const NO_FINIT: Msg = Msg::plain("loaded %s with init_module(2): finit_module(2) is not available");
+
+/// kmod's insmod words some errnos for what they mean to a module load
+/// (tools/insmod.c, mod_strerror()).
+pub fn mod_strerror(errno: Errno) -> Vec<u8> {
+    let text = match errno {
+        Errno::NOEXEC => "Invalid module format",
+        Errno::NOENT => "Unknown symbol in module",
+        Errno::SRCH => "Module has wrong symbol version",
+        Errno::INVAL => "Invalid parameters",
+        _ => return crate::cli::message::errno_text(errno),
+    };
+    text.as_bytes().to_vec()
+}
 
 /// Why a load failed.
 pub enum Failure {
@@ -20,14 +50,14 @@ pub enum Failure {
 }
 
 /// Loads the module in `fd` (the file `path`) with `params`. `flags` are
-/// finit_module's IGNORE flags. Returns how it went in, for `-v`.
+/// finit_module's IGNORE flags. Returns how it went in, as a message for `-v`.
 pub fn insert<K: Kernel>(
     ctx: &mut Ctx<K>,
     path: &[u8],
     fd: &OwnedFd,
     params: &CStr,
     flags: u32,
-) -> Result<&'static str, Failure> {
+) -> Result<Msg, Failure> {
     let mut magic = [0u8; 6];
     let n = rustix::io::pread(fd, &mut magic, 0).unwrap_or(0);
     let compressed = modfile::compression(&magic[..n]);
@@ -49,8 +79,8 @@ pub fn insert<K: Kernel>(
     };
     if !fallback {
         return match result {
-            Ok(()) if by_kernel => Ok(" with finit_module(2), decompressed by the kernel\n"),
-            Ok(()) => Ok(" with finit_module(2)\n"),
+            Ok(()) if by_kernel => Ok(DECOMPRESSED_BY_KERNEL),
+            Ok(()) => Ok(BY_FINIT),
             Err(errno) => Err(Failure::Kernel(errno, None)),
         };
     }
@@ -62,9 +92,9 @@ pub fn insert<K: Kernel>(
         flags & MODULE_INIT_IGNORE_VERMAGIC != 0,
     );
     match ctx.k.init_module(&img, params) {
-        Ok(()) if compressed.is_some() => Ok(" with init_module(2), decompressed by modbox\n"),
-        Ok(()) if result == Err(Errno::NOSYS) => Ok(" with init_module(2): finit_module(2) is not available\n"),
-        Ok(()) => Ok(" with init_module(2)\n"),
+        Ok(()) if compressed.is_some() => Ok(DECOMPRESSED_HERE),
+        Ok(()) if result == Err(Errno::NOSYS) => Ok(NO_FINIT),
+        Ok(()) => Ok(BY_INIT),
         Err(errno) => Err(Failure::Kernel(errno, Some(img))),
     }
 }
@@ -89,26 +119,25 @@ pub fn explain<K: Kernel>(
     log: &Kmsg,
 ) {
     for rec in log.records() {
-        ctx.report(Error::KernelLog(rec));
+        ctx.report(Error::new(KERNEL_LOG, &[&rec]));
     }
     if errno != Errno::NOEXEC {
         return;
     }
     let Some(image) = image.or_else(|| modfile::read_module(fd, path).ok()) else { return };
-    let path = path.to_vec();
     let hint = if let Some(format) = modfile::compression(&image) {
-        Error::Compressed { path, format }
+        Error::new(COMPRESSED, &[path, format.as_bytes()])
     } else if !image.starts_with(b"\x7fELF") {
-        Error::NotElf(path)
+        Error::new(NOT_ELF, &[path])
     } else {
         match modfile::modinfo_section(&image).and_then(|info| modfile::modinfo_value(info, b"vermagic")) {
-            None => Error::NoVermagic(path),
+            None => Error::new(NO_VERMAGIC, &[path]),
             Some(magic) => {
                 let release = ctx.k.release();
                 if magic.split(|&c| c == b' ').next() == Some(&release[..]) {
                     return;
                 }
-                Error::Vermagic { path, magic: magic.to_vec(), release }
+                Error::new(VERMAGIC, &[path, magic, &release])
             }
         }
     };

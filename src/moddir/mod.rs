@@ -14,7 +14,7 @@ pub mod glob;
 pub mod index;
 pub mod khash;
 
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Msg};
 use crate::kernel::Kernel;
 use crate::moddir::index::Index;
 use crate::module::name;
@@ -22,6 +22,10 @@ use crate::sys::file::{cpath, open_ro, read_all, Mapped};
 use std::cell::OnceCell;
 
 /// Text index files are read whole; none of Debian's is near this.
+/// modbox's words: libkmod fails quietly on a damaged index.
+pub const CORRUPT_INDEX: Msg =
+    Msg::error("%s is not a valid index file (corrupt, or from another kmod version); run depmod");
+
 const MAX_INDEX: usize = 64 << 20;
 
 pub struct ModDir {
@@ -192,7 +196,7 @@ impl ModDir {
     }
 
     fn corrupt(&self, i: usize) -> Error {
-        Error::CorruptIndex(self.file(BINS[i]))
+        Error::new(CORRUPT_INDEX, &[&self.file(BINS[i])])
     }
 
     /// A path from modules.dep made absolute: relative ones are below this

@@ -1,13 +1,21 @@
 //! Module files: opening one for loading, and reading what its ELF
 //! `.modinfo` section says (key=value strings, NUL-separated).
 
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Msg};
 use crate::sys::file::{cpath, read_all};
 use object::elf::{FileHeader32, FileHeader64};
 use object::read::elf::{FileHeader, SectionHeader};
 use object::{Endianness, SectionIndex};
 use rustix::fd::OwnedFd;
 use rustix::fs::{fstat, FileType};
+use rustix::io::Errno;
+
+pub const LOAD: Msg = Msg::error("could not load module %s: %m");
+/// The two refusals of a file that is not regular, before the kernel would
+/// answer EINVAL; the error carries EISDIR or EINVAL for modinfo's words.
+pub const DIRECTORY: Msg = Msg::error("could not insert module %s: Is a directory");
+pub const NOT_REGULAR: Msg = Msg::error("could not insert module %s: Not a regular file");
+pub const DECOMPRESS: Msg = Msg::error("could not read %s-compressed module %s: %s");
 
 /// Largest module file modbox reads into memory (the largest Debian module,
 /// amdgpu, is about 20 MiB unstripped).
@@ -19,13 +27,14 @@ pub const MAX_MODULE: usize = 256 << 20;
 /// FIFO (kmod's does, for ever); on the regular file that passes the check
 /// O_NONBLOCK changes nothing, for reads here or the kernel's.
 pub fn open_module(path: &[u8]) -> Result<OwnedFd, Error> {
-    let load_err = |errno| Error::Load { path: path.to_vec(), errno };
+    let load_err = |errno| Error::errno(LOAD, &[path], errno);
     let c = cpath(b"", &[path]).map_err(load_err)?;
     let fd = crate::sys::file::open_ro(&c).map_err(load_err)?;
     let st = fstat(&fd).map_err(load_err)?;
     match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => Ok(fd),
-        t => Err(Error::NotRegular { path: path.to_vec(), dir: t == FileType::Directory }),
+        FileType::Directory => Err(Error::errno(DIRECTORY, &[path], Errno::ISDIR)),
+        _ => Err(Error::errno(NOT_REGULAR, &[path], Errno::INVAL)),
     }
 }
 
@@ -33,7 +42,7 @@ pub fn open_module(path: &[u8]) -> Result<OwnedFd, Error> {
 pub fn read_module(fd: &OwnedFd, path: &[u8]) -> Result<Vec<u8>, Error> {
     // Read through a duplicate so the caller's descriptor keeps its offset
     // at 0 for a later finit_module.
-    let err = |errno| Error::Load { path: path.to_vec(), errno };
+    let err = |errno| Error::errno(LOAD, &[path], errno);
     let dup = rustix::io::dup(fd).map_err(err)?;
     rustix::fs::seek(&dup, rustix::fs::SeekFrom::Start(0)).map_err(err)?;
     read_all(dup, MAX_MODULE).map_err(err)
@@ -81,11 +90,8 @@ pub fn load(path: &[u8]) -> Result<Vec<u8>, Error> {
 pub fn decompressed(data: Vec<u8>, path: &[u8]) -> Result<Vec<u8>, Error> {
     match compression(&data) {
         None => Ok(data),
-        Some(format) => crate::module::decompress::decompress(format, &data).map_err(|what| Error::Decompress {
-            path: path.to_vec(),
-            format,
-            what,
-        }),
+        Some(format) => crate::module::decompress::decompress(format, &data)
+            .map_err(|what| Error::new(DECOMPRESS, &[format.as_bytes(), path, what.as_bytes()])),
     }
 }
 

@@ -1,11 +1,11 @@
 //! The dependency graph: each needed symbol's owner becomes a dependency;
 //! then kmod's topological order, and its report when there are cycles.
 
+use super::messages::{self as M, say};
 use super::symbols::{Needed, Needs};
 use super::Depmod;
 use crate::cli::ctx::Ctx;
-use crate::cli::error::depmod as M;
-use crate::cli::error::{depmod_msg, num_text};
+use crate::cli::message::num_text;
 use crate::kernel::Kernel;
 use crate::sys::out::Out;
 
@@ -33,12 +33,12 @@ impl Depmod {
                 let name = &names[start as usize..end as usize];
                 let Some(&(owner, sym_crc)) = self.find_symbol(name) else {
                     if print_unknown && !weak {
-                        depmod_msg(err, M::UNKNOWN_SYMBOL, &[&self.modules[i].path, name]);
+                        say(err, M::UNKNOWN_SYMBOL, &[&self.modules[i].path, name]);
                     }
                     continue;
                 };
                 if check_crcs && sym_crc != crc && !weak && print_unknown {
-                    depmod_msg(err, M::SYMBOL_VERSION, &[&self.modules[i].path, name]);
+                    say(err, M::SYMBOL_VERSION, &[&self.modules[i].path, name]);
                 }
                 let Some(o) = owner else { continue };
                 if self.modules[i].deps.contains(&o) {
@@ -122,7 +122,7 @@ impl Depmod {
                         text.extend_from_slice(b" -> ");
                     }
                     text.extend_from_slice(&self.modules[root].name);
-                    depmod_msg(err, M::CYCLE, &[&text]);
+                    say(err, M::CYCLE, &[&text]);
                     continue;
                 }
                 visited[m] = true;
@@ -141,7 +141,7 @@ impl Depmod {
                 }
             }
         }
-        depmod_msg(err, M::CYCLES, &[&num_text(in_loops.len() as i64)]);
+        say(err, M::CYCLES, &[&num_text(in_loops.len() as i64)]);
     }
 
     /// The transitive dependencies of module `i`, in load order (the

@@ -30,6 +30,7 @@ paths) only those modules are indexed.
 ";
 
 mod graph;
+mod messages;
 mod order;
 mod outputs;
 mod symbols;
@@ -38,8 +39,7 @@ mod walk;
 
 use crate::cli::args;
 use crate::cli::ctx::Ctx;
-use crate::cli::error::depmod as M;
-use crate::cli::error::{depmod_msg, errno_text};
+use crate::cli::message::Msg;
 use crate::config::depmod_d::{self, DepmodD};
 use crate::kernel::Kernel;
 use crate::moddir::khash::KHash;
@@ -47,6 +47,7 @@ use crate::sys::atomic_write::write_atomically;
 use crate::sys::file::{absolute, cpath, open_ro, read_all};
 use crate::sys::number::scan_u;
 use graph::Report;
+use messages::{self as M, say, say_errno};
 use outputs::Writing;
 use rustix::io::Errno;
 use std::ffi::OsString;
@@ -137,7 +138,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     } else {
         let v = o.words.remove(0);
         if !is_version_number(&v) {
-            depmod_msg(&mut ctx.err, M::BAD_VERSION, &[&v]);
+            say(&mut ctx.err, M::BAD_VERSION, &[&v]);
             return 1;
         }
         v
@@ -191,7 +192,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
             path.push(b'/');
             path.extend_from_slice(failure.name.as_bytes());
             let template = if failure.partly_renamed { M::WRITE_PART } else { M::WRITE };
-            depmod_msg(&mut ctx.err, template, &[&path, &errno_text(failure.errno)]);
+            say_errno(&mut ctx.err, template, &[&path], failure.errno);
             1
         }
     }
@@ -205,11 +206,11 @@ fn options<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> Result<Options, 
         if bit & DEPRECATED != 0 {
             let mut c = [0; 4];
             let letter = FLAGS[bit.trailing_zeros() as usize].0.encode_utf8(&mut c);
-            depmod_msg(&mut ctx.err, M::DEPRECATED, &[letter.as_bytes()]);
+            say(&mut ctx.err, M::DEPRECATED, &[letter.as_bytes()]);
         }
     }
     let prefix = match value(PREFIX) {
-        Some(p) if p.len() != 1 => return Err(fatal(ctx, M::PREFIX_CHAR, &[])),
+        Some(p) if p.len() != 1 => return Err(fatal(ctx, M::PREFIX_CHAR, &[], None)),
         Some(p) => p[0],
         None => 0,
     };
@@ -252,7 +253,7 @@ impl Depmod {
     fn kernel_symbols<K: Kernel>(&mut self, ctx: &mut Ctx<K>, o: &mut Options) -> Result<(), i32> {
         let Some(source) = &o.kernel_symbols else {
             if o.errsyms {
-                depmod_msg(&mut ctx.err, M::ERRSYMS_ALONE, &[]);
+                say(&mut ctx.err, M::ERRSYMS_ALONE, &[]);
                 o.errsyms = false;
             }
             return Ok(());
@@ -260,7 +261,7 @@ impl Depmod {
         let (KernelSymbols::Symvers(file) | KernelSymbols::SystemMap(file)) = source;
         let text = match cpath(b"", &[file]).and_then(|c| read_all(open_ro(&c)?, 256 << 20)) {
             Ok(t) => t,
-            Err(errno) => return Err(fatal(ctx, M::LOAD_KERNEL_SYMS, &[file, &errno_text(errno)])),
+            Err(errno) => return Err(fatal(ctx, M::LOAD_KERNEL_SYMS, &[file], Some(errno))),
         };
         match source {
             KernelSymbols::Symvers(_) => self.load_symvers(file, &text, &mut ctx.err),
@@ -278,12 +279,12 @@ impl Depmod {
         self.conf = DepmodD::read(ctx.k.root(), &paths, kver, o.verbose > 1, &mut ctx.err);
         let top = self.dir.clone();
         if let Err(errno) = self.search(&top, &mut ctx.err) {
-            depmod_msg(&mut ctx.err, M::OPEN_DIR, &[&top, &errno_text(errno)]);
-            return Err(fatal(ctx, M::SEARCH, &[&errno_text(errno)]));
+            say_errno(&mut ctx.err, M::OPEN_DIR, &[&top], errno);
+            return Err(fatal(ctx, M::SEARCH, &[], Some(errno)));
         }
         for ext in self.conf.externals.clone() {
             if let Err(errno) = self.search(&ext, &mut ctx.err) {
-                depmod_msg(&mut ctx.err, M::OPEN_DIR, &[&ext, &errno_text(errno)]);
+                say_errno(&mut ctx.err, M::OPEN_DIR, &[&ext], errno);
             }
         }
         Ok(())
@@ -293,14 +294,14 @@ impl Depmod {
     fn find_named<K: Kernel>(&mut self, ctx: &mut Ctx<K>, paths: &[Vec<u8>]) -> Result<(), i32> {
         for path in paths {
             if !path.starts_with(b"/") {
-                return Err(fatal(ctx, M::NOT_ABSOLUTE, &[path]));
+                return Err(fatal(ctx, M::NOT_ABSOLUTE, &[path], None));
             }
             if let Err(errno) = cpath(b"", &[path]).and_then(|c| rustix::fs::stat(c.as_c_str())) {
-                return Err(fatal(ctx, M::CREATE_MODULE, &[path, &errno_text(errno)]));
+                return Err(fatal(ctx, M::CREATE_MODULE, &[path], Some(errno)));
             }
             let base = path.iter().rposition(|&c| c == b'/').unwrap_or(0) + 1;
             if base == path.len() {
-                return Err(fatal(ctx, M::CREATE_MODULE, &[path, &errno_text(Errno::NOENT)]));
+                return Err(fatal(ctx, M::CREATE_MODULE, &[path], Some(Errno::NOENT)));
             }
             // Named files get no depmod.d ranking: two of one name are an
             // error, as in kmod (its module pool refuses a second path; the
@@ -308,7 +309,7 @@ impl Depmod {
             if let Some(&old) = self.by_name.find(&crate::module::name::normalize(&path[base..])) {
                 let same = self.modules[old].path == *path;
                 let template = if same { M::ADD_MODULE } else { M::CREATE_MODULE };
-                return Err(fatal(ctx, template, &[path, &errno_text(Errno::EXIST)]));
+                return Err(fatal(ctx, template, &[path], Some(Errno::EXIST)));
             }
             self.add(path.clone(), base);
         }
@@ -316,9 +317,9 @@ impl Depmod {
     }
 }
 
-/// A kmod CRIT message (`depmod: FATAL: ...`): exit 1.
-fn fatal<K: Kernel>(ctx: &mut Ctx<K>, template: &str, args: &[&[u8]]) -> i32 {
-    depmod_msg(&mut ctx.err, template, args);
+/// A FATAL message (kmod's CRIT): exit 1.
+fn fatal<K: Kernel>(ctx: &mut Ctx<K>, msg: Msg, args: &[&[u8]], errno: Option<Errno>) -> i32 {
+    msg.print(&mut ctx.err, ctx.applet, args, errno);
     1
 }
 

@@ -1,10 +1,10 @@
 //! kmod's module order: its hash order, then modules.order's for the
 //! modules that file lists. modules.dep and every index follow it.
 
+use super::messages::{self as M, say};
 use super::text::{fgets_lines, read_tree_file};
 use super::{Depmod, Module};
-use crate::cli::error::depmod as M;
-use crate::cli::error::{depmod_msg, num_text};
+use crate::cli::message::num_text;
 use crate::moddir::khash::KHash;
 use crate::sys::out::Out;
 
@@ -28,7 +28,7 @@ impl Depmod {
                 .map(|l| &l[..l.iter().position(|&c| c == 0).unwrap_or(l.len())])
                 .collect();
             if let Some(n) = lines.iter().position(|l| !l.is_empty() && !l.ends_with(b"\n")) {
-                depmod_msg(err, M::ORDER_LINE, &[&self.dir, &num_text(n as i64 + 1)]);
+                say(err, M::ORDER_LINE, &[&self.dir, &num_text(n as i64 + 1)]);
             } else {
                 // The key kmod looks modules up by: the path in the tree
                 // with the name's extension cut to ".ko".

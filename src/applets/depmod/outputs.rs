@@ -1,10 +1,9 @@
 //! The index files: kmod's depfiles[] table, as writers that each go
 //! through the modules once and give one or more files, run side by side.
 
+use super::messages::{self as M, say, say_errno};
 use super::text::{fgets_lines, read_tree_file};
 use super::Depmod;
-use crate::cli::error::depmod as M;
-use crate::cli::error::{depmod_msg, errno_text};
 use crate::moddir::index::Writer;
 use crate::module::name::{alias_normalize, normalize};
 use crate::sys::atomic_write::OutputFile;
@@ -64,7 +63,7 @@ impl Depmod {
             dep.extend_from_slice(&line);
             dep.push(b'\n');
             if !how.dry_run && dep_bin.insert(&m.name, &line, i as u32) && how.warn_duplicates {
-                depmod_msg(err, M::DUP_DEPS, &[&line]);
+                say(err, M::DUP_DEPS, &[&line]);
             }
         }
         files.push(OutputFile { name: "modules.dep", text: dep });
@@ -96,10 +95,10 @@ impl Depmod {
                 match alias_normalize(v) {
                     Some(key) => {
                         if alias_bin.insert(&key, &m.name, i as u32) && how.warn_duplicates {
-                            depmod_msg(err, M::DUP_ALIAS, &[&key, &m.name]);
+                            say(err, M::DUP_ALIAS, &[&key, &m.name]);
                         }
                     }
-                    None => depmod_msg(err, M::BRACKET, &[v]),
+                    None => say(err, M::BRACKET, &[v]),
                 }
             }
         }
@@ -126,7 +125,7 @@ impl Depmod {
             let mut key = b"symbol:".to_vec();
             key.extend_from_slice(name);
             if !how.dry_run && symbols_bin.insert(&key, owner, o as u32) && how.warn_duplicates {
-                depmod_msg(err, M::DUP_SYMS, &[&key, owner]);
+                say(err, M::DUP_SYMS, &[&key, owner]);
             }
         }
         files.push(OutputFile { name: "modules.symbols", text: symbols });
@@ -153,7 +152,7 @@ impl Depmod {
             for line in fgets_lines(&text) {
                 let line = &line[..line.iter().position(|&c| c == 0).unwrap_or(line.len())];
                 if !line.first().is_some_and(u8::is_ascii_alphabetic) {
-                    depmod_msg(err, M::BUILTIN_LINE, &[line]);
+                    say(err, M::BUILTIN_LINE, &[line]);
                     continue;
                 }
                 let base = line.rsplit(|&c| c == b'/').next().unwrap_or(line);
@@ -168,7 +167,7 @@ impl Depmod {
 
         let mut builtin_alias = Vec::new();
         let modinfo = read(b"modules.builtin.modinfo", true, err).unwrap_or_else(|errno| {
-            depmod_msg(err, M::READ_TREE_FILE, &[&self.dir, &errno_text(errno)]);
+            say_errno(err, M::READ_TREE_FILE, &[&self.dir], errno);
             self.unreadable.store(true, Ordering::Relaxed);
             None
         });
@@ -179,7 +178,7 @@ impl Depmod {
                     Some(key) => {
                         w.insert(&key, &module, 0);
                     }
-                    None => depmod_msg(err, M::BRACKET, &[&alias]),
+                    None => say(err, M::BRACKET, &[&alias]),
                 }
             }
             builtin_alias = w.write();
@@ -209,7 +208,7 @@ impl Depmod {
             }
             let Some(dev) = dev else { continue };
             if kind == 0 {
-                depmod_msg(err, M::DEVNAME, &[&m.name, dev]);
+                say(err, M::DEVNAME, &[&m.name, dev]);
                 continue;
             }
             if devname.is_empty() {
@@ -263,7 +262,7 @@ fn builtin_aliases(text: &[u8], err: &mut Out) -> Vec<(Vec<u8>, Vec<u8>)> {
             }
             v.push(c);
             if v.len() == 4096 {
-                depmod_msg(err, M::FLUSH, &[&v]);
+                say(err, M::FLUSH, &[&v]);
                 return None;
             }
         }

@@ -1,10 +1,10 @@
 //! Symbols: what each module exports and needs, read from every module file
 //! on all cores, and the kernel's own from Module.symvers or System.map.
 
+use super::messages::{self as M, say, say_errno};
 use super::text::fgets_lines;
 use super::{Depmod, Module, Sym};
-use crate::cli::error::depmod as M;
-use crate::cli::error::{depmod_msg, errno_text, num_text};
+use crate::cli::message::num_text;
 use crate::module::decompress::decompress;
 use crate::module::elf::Elf;
 use crate::module::modfile::{compression, MAX_MODULE};
@@ -40,7 +40,7 @@ struct ModuleSymbols {
     needs: Vec<Needed>,
     info: Vec<(bool, Vec<u8>)>,
     /// Why the file could not be read as a module.
-    error: Option<Vec<u8>>,
+    error: Option<Errno>,
 }
 
 impl Depmod {
@@ -86,7 +86,7 @@ impl Depmod {
             });
             match crc {
                 Some(crc) => self.add_symbol(sym, false, crc, None),
-                None => depmod_msg(err, M::SYMVERS_LINE, &[file, &num_text(n as i64 + 1), ver]),
+                None => say(err, M::SYMVERS_LINE, &[file, &num_text(n as i64 + 1), ver]),
             }
         }
         self.add_fake_symbols();
@@ -99,7 +99,7 @@ impl Depmod {
         for (n, line) in fgets_lines(text).into_iter().enumerate() {
             let mut parts = line.splitn(3, |&c| c == b' ');
             let (Some(_), Some(_), Some(mut p)) = (parts.next(), parts.next(), parts.next()) else {
-                depmod_msg(err, M::SYSTEM_MAP_LINE, &[file, &num_text(n as i64 + 1), line]);
+                say(err, M::SYSTEM_MAP_LINE, &[file, &num_text(n as i64 + 1), line]);
                 continue;
             };
             if p.first() == Some(&self.prefix) {
@@ -120,8 +120,8 @@ impl Depmod {
     /// kmod), the needs are kept for resolve().
     pub(super) fn read_modules(&mut self, err: &mut Out) {
         for (i, m) in read_all_modules(&self.modules).into_iter().enumerate() {
-            if let Some(why) = &m.error {
-                depmod_msg(err, M::LOAD_SYMBOLS, &[&self.modules[i].path, why]);
+            if let Some(errno) = m.error {
+                say_errno(err, M::LOAD_SYMBOLS, &[&self.modules[i].path], errno);
             }
             for &(a, b, crc) in &m.exports {
                 self.add_symbol(&m.names[a as usize..b as usize], false, crc, Some(i));
@@ -146,15 +146,15 @@ fn read_all_modules(modules: &[Module]) -> Vec<ModuleSymbols> {
 /// needed symbols and alias/softdep strings.
 #[inline(never)]
 fn read_module(path: &[u8]) -> ModuleSymbols {
-    let fail = |why: &[u8]| ModuleSymbols { error: Some(why.to_vec()), ..ModuleSymbols::default() };
+    let fail = |errno| ModuleSymbols { error: Some(errno), ..ModuleSymbols::default() };
     let file = match cpath(b"", &[path]).and_then(|c| Mapped::open(&c, MAX_MODULE)) {
         Ok(f) => f,
-        Err(e) => return fail(&errno_text(e)),
+        Err(e) => return fail(e),
     };
     let data = file.bytes();
     // kmod reads the longest compression magic (6 bytes) first.
     if data.len() < 6 {
-        return fail(&errno_text(Errno::INVAL));
+        return fail(Errno::INVAL);
     }
     let unpacked;
     let image = match compression(data) {
@@ -165,12 +165,12 @@ fn read_module(path: &[u8]) -> ModuleSymbols {
                 &unpacked[..]
             }
             // libkmod's decoders answer EINVAL for any damage.
-            Err(_) => return fail(&errno_text(Errno::INVAL)),
+            Err(_) => return fail(Errno::INVAL),
         },
     };
     let elf = match Elf::new(image) {
         Ok(e) => e,
-        Err(e) => return fail(&errno_text(e)),
+        Err(e) => return fail(e),
     };
     let mut names = Vec::new();
     let mut add = |name: &[u8]| {

@@ -1,7 +1,6 @@
 //! How kmod's depmod reads the tree's text files.
 
-use crate::cli::error::depmod as M;
-use crate::cli::error::{depmod_msg, errno_text};
+use super::messages::{self as M, say_errno};
 use crate::sys::file::{cpath, open_ro, read_all};
 use crate::sys::out::Out;
 use rustix::io::Errno;
@@ -17,7 +16,7 @@ pub fn read_tree_file(dir: &[u8], name: &[u8], must_read: bool, err: &mut Out) -
         Ok(Ok(t)) => Ok(Some(t)),
         Ok(Err(errno)) if must_read => Err(errno),
         Ok(Err(errno)) | Err(errno) => {
-            depmod_msg(err, M::OPEN_TREE_FILE, &[name, dir, &errno_text(errno)]);
+            say_errno(err, M::OPEN_TREE_FILE, &[name, dir], errno);
             Ok(None)
         }
     }

@@ -2,9 +2,8 @@
 //! directories, and which of two modules with one name wins
 //! (depmod_modules_search_*() and depmod_module_is_higher_priority()).
 
+use super::messages::{self as M, say, say_errno};
 use super::{Depmod, Module};
-use crate::cli::error::depmod as M;
-use crate::cli::error::{depmod_msg, errno_text};
 use crate::config::depmod_d::Search;
 use crate::module::modfile::has_readable_module_ending;
 use crate::module::name::normalize;
@@ -51,12 +50,12 @@ fn read_dir(path: &[u8], err: &mut Out) -> Result<(OwnedFd, Vec<Entry>), Errno> 
                     FileType::Directory => Some(EntryKind::Dir),
                     other => {
                         let path = [path, b"/", &name].concat();
-                        depmod_msg(err, M::FILE_TYPE, &[&path, &octal(other.as_raw_mode())]);
+                        say(err, M::FILE_TYPE, &[&path, &octal(other.as_raw_mode())]);
                         None
                     }
                 },
                 Err(errno) => {
-                    depmod_msg(err, M::STAT, &[&[path, b"/", &name].concat(), &errno_text(errno)]);
+                    say_errno(err, M::STAT, &[&[path, b"/", &name].concat()], errno);
                     None
                 }
             },
@@ -96,7 +95,7 @@ impl Depmod {
             Ok(x) => x,
             Err(e) if top => return Err(e),
             Err(errno) => {
-                depmod_msg(err, M::OPEN_DIR, &[path, &errno_text(errno)]);
+                say_errno(err, M::OPEN_DIR, &[path], errno);
                 return Ok(());
             }
         };
@@ -105,7 +104,7 @@ impl Depmod {
         let id = rustix::fs::fstat(&fd).map(|st| (st.st_dev, st.st_ino)).unwrap_or_default();
         drop(fd);
         if ancestors.contains(&id) {
-            depmod_msg(err, M::LOOP, &[path]);
+            say(err, M::LOOP, &[path]);
             return Ok(());
         }
         ancestors.push(id);
@@ -218,7 +217,7 @@ pub(super) fn up_to_date(dir: &[u8], err: &mut Out) -> bool {
     let mtime = match st {
         Ok(st) => st.st_mtime,
         Err(errno) => {
-            depmod_msg(err, M::UP_TO_DATE, &[dir, &errno_text(errno)]);
+            say_errno(err, M::UP_TO_DATE, &[dir], errno);
             return false;
         }
     };

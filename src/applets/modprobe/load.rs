@@ -2,9 +2,10 @@
 //! dependencies bottom-up and softdeps around each module, install
 //! commands, and each insert with its messages.
 
-use super::{replace, Mod, Modprobe, Step, BLACKLIST, ERR, FIRST_TIME, FORCE, FORCE_MODVERSION, FORCE_VERMAGIC};
+use super::messages::{DEP_CYCLE, INSERT, INSTALL_FAILED, NOT_FOUND_IN, NO_FILE};
+use super::{replace, Mod, Modprobe, Step, BLACKLIST, FIRST_TIME, FORCE, FORCE_MODVERSION, FORCE_VERMAGIC};
 use super::{IGNORE_CMDS, RESOLVE};
-use crate::cli::error::Error;
+use crate::cli::message::{errno_text, num_text, Error, Level};
 use crate::kernel::insert::{self, Failure};
 use crate::kernel::kmsg::Kmsg;
 use crate::kernel::{sysfs, Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
@@ -18,8 +19,7 @@ impl<K: Kernel> Modprobe<'_, K> {
     pub(super) fn load_given(&mut self, given: &[u8], extra: Option<Vec<u8>>) -> bool {
         let list = self.lookup_or_report(given);
         if list.is_empty() {
-            let e = Error::NotFoundIn { name: given.to_vec(), dir: self.dirname.clone() };
-            self.log(self.log_priority, e);
+            self.log(Error::new(NOT_FOUND_IN, &[given, &self.dirname]));
             return false;
         }
         let mut ok = true;
@@ -29,7 +29,12 @@ impl<K: Kernel> Modprobe<'_, K> {
                 continue;
             }
             if let Err(errno) = self.probe(&m, extra.as_deref()) {
-                self.log(ERR, Error::ProbeInsert { name: m.name.clone(), errno });
+                let why: &[u8] = match errno {
+                    Errno::EXIST => b"Module already in kernel",
+                    Errno::NOENT => b"Unknown symbol in module, or unknown parameter (see dmesg)",
+                    _ => &errno_text(errno),
+                };
+                self.log(Error::new(INSERT, &[&m.name, why]));
                 ok = false;
             }
             if self.fatal {
@@ -154,7 +159,7 @@ impl<K: Kernel> Modprobe<'_, K> {
             if self.dry_run {
                 return Ok(());
             }
-            self.log(ERR, Error::NoFile(m.name.clone()));
+            self.log(Error::new(NO_FILE, &[&m.name]));
             return Err(Errno::NOENT);
         };
         self.say(&[b"insmod", &path, options]);
@@ -164,7 +169,7 @@ impl<K: Kernel> Modprobe<'_, K> {
         let fd = match modfile::open_module(&path) {
             Ok(fd) => fd,
             Err(e) => {
-                self.log(ERR, e);
+                self.log(e);
                 return Err(Errno::NOENT);
             }
         };
@@ -182,7 +187,7 @@ impl<K: Kernel> Modprobe<'_, K> {
         match insert::insert(self.ctx, &path, &fd, &params, flags) {
             Ok(_) => Ok(()),
             Err(Failure::File(e)) => {
-                self.log(ERR, e);
+                self.log(e);
                 Err(Errno::NOEXEC)
             }
             Err(Failure::Kernel(errno, image)) => {
@@ -210,15 +215,15 @@ impl<K: Kernel> Modprobe<'_, K> {
                     self.vanished = true;
                     return Err(errno);
                 }
-                if errno != Errno::EXIST && self.verbose >= ERR {
+                if errno != Errno::EXIST && self.shows(Level::Error) {
                     // Where kmod says "see dmesg": which file, what the
                     // kernel said, and a dependency cycle if there is one.
                     if !top {
-                        self.ctx.report(Error::Insert { path: path.clone(), errno });
+                        self.ctx.report(Error::new(insert::INSERT, &[&path, &insert::mod_strerror(errno)]));
                     }
                     insert::explain(self.ctx, &path, &fd, image, errno, &log);
                     if let Some(chain) = self.cycle(m) {
-                        self.log(ERR, Error::DepCycle(chain));
+                        self.log(Error::new(DEP_CYCLE, &[&chain.join(&b" -> "[..])]));
                     }
                 }
                 Err(errno)
@@ -246,7 +251,7 @@ impl<K: Kernel> Modprobe<'_, K> {
         match shell(&cmd, &m.name, &self.child_opts) {
             0 => Ok(()),
             code => {
-                self.log(ERR, Error::InstallFailed { cmd, name: m.name.clone(), code });
+                self.log(Error::new(INSTALL_FAILED, &[&cmd, &m.name, &num_text(code.into())]));
                 Err(Errno::INVAL)
             }
         }

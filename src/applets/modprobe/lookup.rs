@@ -3,8 +3,9 @@
 //! modules.alias, built-in modules), and what the configuration and the
 //! running kernel say about a module found.
 
-use super::{Mod, Modprobe, SoftdepMods, COMING_WAIT_MS, ERR};
-use crate::cli::error::Error;
+use super::messages::SOFTDEP;
+use super::{Mod, Modprobe, SoftdepMods, COMING_WAIT_MS};
+use crate::cli::message::Error;
 use crate::kernel::{sysfs, Kernel};
 use crate::moddir::{glob, Aliases};
 use crate::module::name::{self, underscores};
@@ -58,7 +59,7 @@ impl<K: Kernel> Modprobe<'_, K> {
     /// lookup(), with a damaged index reported and taken as "not found".
     pub(super) fn lookup_or_report(&mut self, given: &[u8]) -> Vec<Mod> {
         self.lookup(given).unwrap_or_else(|e| {
-            self.log(ERR, e);
+            self.log(e);
             Vec::new()
         })
     }
@@ -177,13 +178,13 @@ impl<K: Kernel> Modprobe<'_, K> {
             let mut out = Vec::new();
             for n in names {
                 match underscores(&n) {
-                    None => self.log(ERR, Error::Softdep(n)),
+                    None => self.log(Error::new(SOFTDEP, &[&n])),
                     Some(_) if known.is_some() => {}
                     Some(_) => match self.lookup(&n) {
                         Ok(found) => out.extend(found),
                         Err(e) => {
                             clean = false;
-                            self.log(ERR, e);
+                            self.log(e);
                         }
                     },
                 }

@@ -37,16 +37,18 @@ what it no longer needs, as configured in modprobe.d.
 
 mod load;
 mod lookup;
+mod messages;
 mod query;
 mod remove;
 
 use crate::cli::args;
 use crate::cli::ctx::Ctx;
-use crate::cli::error::Error;
+use crate::cli::message::{Error, Level};
 use crate::config::modprobe_d::ModprobeD;
 use crate::kernel::Kernel;
 use crate::moddir::ModDir;
 use crate::sys::file::{cpath, read_small};
+use messages::{BAD_WAIT, MISSING_PARAMS};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::rc::Rc;
@@ -86,12 +88,6 @@ const IGNORE_CMDS: u32 = IGNORE_INSTALL | IGNORE_REMOVE;
 const DUMP_CONFIG: u32 = SHOWCONFIG | SHOW_CONFIG;
 const MODVERSIONS: u32 = SHOW_MODVERSIONS | DUMP_MODVERSIONS;
 const NO_ACTION: u32 = DRY_RUN | SHOW;
-
-/// syslog priorities, which kmod's messages carry and -q/-v move the
-/// threshold of.
-const CRIT: u8 = 2;
-const ERR: u8 = 3;
-const WARNING: u8 = 4;
 
 /// How long a module the kernel is still initialising (`coming`) is waited
 /// for before modprobe goes on and lets the kernel sort it out.
@@ -140,8 +136,8 @@ struct Modprobe<'a, K: Kernel> {
     /// The directory as messages name it.
     dirname: Vec<u8>,
     verbose: u8,
-    /// The priority of "not found" and similar (FATAL; WARNING with -a).
-    log_priority: u8,
+    /// The level of `Msg::log` messages: FATAL; WARNING with -a.
+    log_level: Level,
     /// A FATAL message was printed: kmod exits right there.
     fatal: bool,
     flags: u32,
@@ -175,74 +171,31 @@ struct Modprobe<'a, K: Kernel> {
     removing: Vec<Mod>,
 }
 
+/// The options, decoded once.
+struct Options {
+    flags: u32,
+    /// The highest syslog priority printed: WARNING; 0 with -q; one more
+    /// for each -v.
+    verbose: u8,
+    wait_ms: u64,
+    /// Every -C, in order (none: modprobe.d's default directories).
+    configs: Vec<Vec<u8>>,
+    root: Option<Vec<u8>>,
+    kver: Option<Vec<u8>>,
+    /// $MODPROBE_OPTIONS for install and remove commands.
+    child_opts: Option<Vec<u8>>,
+    words: Vec<Vec<u8>>,
+}
+
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
-    let args = with_env_options(args);
-    let opts = match args::parse(ctx, args, FLAGS, USAGE) {
+    let o = match options(ctx, args) {
         Ok(o) => o,
         Err(code) => return code,
     };
-    if opts.has(SYSLOG) {
-        ctx.err.to_syslog();
-    }
-    let mut verbose = WARNING;
-    let mut wait_ms = 0;
-    let mut configs = Vec::new();
-    let (mut root, mut kver) = (None, None);
-    for (bit, value) in &opts.seq {
-        match *bit {
-            QUIET => verbose = 0,
-            VERBOSE => verbose = verbose.saturating_add(1),
-            CONFIG => configs.push(value.clone()),
-            DIRNAME => root = Some(value.clone()),
-            KVER => kver = Some(value.clone()),
-            WAIT => match std::str::from_utf8(value).ok().and_then(crate::sys::number::strtoul) {
-                Some(ms) => wait_ms = ms,
-                None => return ctx.fail(Error::BadWait(value.clone())),
-            },
-            _ => {}
-        }
-    }
-    // Install commands that run modprobe again get the same options
-    // (kmod appends them to $MODPROBE_OPTIONS).
-    let mut child_opts = std::env::var_os("MODPROBE_OPTIONS").map(OsString::into_vec);
-    for (bit, value) in &opts.seq {
-        let arg: &[u8] = match *bit {
-            CONFIG => b"-C",
-            SYSLOG => b"-s",
-            QUIET => b"-q",
-            VERBOSE => b"-v",
-            _ => continue,
-        };
-        for word in [arg, value].into_iter().filter(|w| !w.is_empty()) {
-            child_opts = Some(match child_opts {
-                Some(old) => [&old[..], b" ", word].concat(),
-                None => word.to_vec(),
-            });
-        }
-    }
-    if opts.words.is_empty() && !opts.has(DUMP_CONFIG) {
-        if verbose >= ERR {
-            ctx.report(Error::MissingParams);
-        }
-        return 1;
-    }
-    let (dir, dirname) = if root.is_some() || kver.is_some() {
-        let mut base = root.unwrap_or_default();
-        if !base.is_empty() && !base.starts_with(b"/") {
-            // kmod makes -d absolute against the working directory.
-            base = crate::sys::file::absolute(&base);
-        }
-        let dir = ModDir::at(&base, &kver.unwrap_or_else(|| ctx.k.release()));
-        let name = dir.path.clone();
-        (dir, name)
-    } else {
-        let dir = ModDir::running(&ctx.k);
-        let name = [&b"/lib/modules/"[..], &ctx.k.release()].concat();
-        (dir, name)
-    };
+    let (dir, dirname) = module_dir(ctx, o.root, o.kver);
     let cmdline = cpath(ctx.k.root(), &[b"/proc/cmdline"]).ok().and_then(|p| read_small(&p).ok());
-    let cfg = ModprobeD::read(ctx.k.root(), &configs, &dir.path, cmdline.as_deref());
-    let flags = opts.flags;
+    let cfg = ModprobeD::read(ctx.k.root(), &o.configs, &dir.path, cmdline.as_deref());
+    let (flags, verbose) = (o.flags, o.verbose);
     let cfg_softdeps = cfg.softdeps.len();
     let mut p = Modprobe {
         ctx,
@@ -250,14 +203,14 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         dir,
         dirname,
         verbose,
-        log_priority: if flags & ALL != 0 { WARNING } else { CRIT },
+        log_level: if flags & ALL != 0 { Level::Warning } else { Level::Fatal },
         fatal: false,
         flags,
-        show: flags & SHOW_DEPENDS != 0 || verbose > WARNING,
+        show: flags & SHOW_DEPENDS != 0 || verbose > Level::Warning.priority(),
         dry_run: flags & (NO_ACTION | SHOW_DEPENDS) != 0,
         ignore_loaded: flags & SHOW_DEPENDS != 0,
-        wait_ms,
-        child_opts,
+        wait_ms: o.wait_ms,
+        child_opts: o.child_opts,
         visited: Vec::new(),
         required: Vec::new(),
         softdep_mods: vec![None; cfg_softdeps],
@@ -267,54 +220,123 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         removing: Vec::new(),
     };
     for w in std::mem::take(&mut p.cfg.warnings) {
-        p.log(ERR, w);
+        p.log(w);
     }
-    let words = opts.words;
-    let ok = if flags & DUMP_CONFIG != 0 {
-        p.show_config()
-    } else if flags & (MODVERSIONS | EXPORTS) != 0 {
-        p.symbols(&words[0], flags & EXPORTS != 0)
-    } else if flags & REMOVE != 0 {
-        let mut ok = true;
-        for w in &words {
-            ok &= p.remove_given(w);
-            if p.fatal {
-                break;
-            }
-        }
-        ok
-    } else if flags & ALL != 0 {
-        let mut ok = true;
-        for w in &words {
-            ok &= p.load_given(w, None);
-            if p.fatal {
-                break;
-            }
-        }
-        ok
-    } else {
-        let params = (words.len() > 1).then(|| crate::kernel::params::join(words[1..].iter().map(|w| &w[..])));
-        p.load_given(&words[0], params)
-    };
+    let ok = p.run(&o.words);
     p.ctx.flush();
     (!ok || p.fatal) as i32
 }
 
+/// Decodes the arguments; `Err` is the exit code when the run ends here.
+fn options<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> Result<Options, i32> {
+    let opts = args::parse(ctx, with_env_options(args), FLAGS, USAGE)?;
+    if opts.has(SYSLOG) {
+        ctx.err.to_syslog();
+    }
+    let mut o = Options {
+        flags: opts.flags,
+        verbose: Level::Warning.priority(),
+        wait_ms: 0,
+        configs: Vec::new(),
+        root: None,
+        kver: None,
+        // Install commands that run modprobe again get the same options
+        // (kmod appends them to $MODPROBE_OPTIONS).
+        child_opts: std::env::var_os("MODPROBE_OPTIONS").map(OsString::into_vec),
+        words: opts.words,
+    };
+    for (bit, value) in &opts.seq {
+        let arg: &[u8] = match *bit {
+            QUIET => b"-q",
+            VERBOSE => b"-v",
+            CONFIG => b"-C",
+            SYSLOG => b"-s",
+            _ => b"",
+        };
+        match *bit {
+            QUIET => o.verbose = 0,
+            VERBOSE => o.verbose = o.verbose.saturating_add(1),
+            CONFIG => o.configs.push(value.clone()),
+            DIRNAME => o.root = Some(value.clone()),
+            KVER => o.kver = Some(value.clone()),
+            WAIT => match std::str::from_utf8(value).ok().and_then(crate::sys::number::strtoul) {
+                Some(ms) => o.wait_ms = ms,
+                None => return Err(ctx.fail(Error::new(BAD_WAIT, &[value]))),
+            },
+            _ => {}
+        }
+        for word in [arg, value].into_iter().filter(|w| !arg.is_empty() && !w.is_empty()) {
+            o.child_opts = Some(match o.child_opts.take() {
+                Some(old) => [&old[..], b" ", word].concat(),
+                None => word.to_vec(),
+            });
+        }
+    }
+    if o.words.is_empty() && o.flags & DUMP_CONFIG == 0 {
+        if o.verbose >= Level::Error.priority() {
+            ctx.report(Error::new(MISSING_PARAMS, &[]));
+        }
+        return Err(1);
+    }
+    Ok(o)
+}
+
+/// The module directory (-d, -S or the running kernel's) and its name for
+/// messages.
+fn module_dir<K: Kernel>(ctx: &Ctx<K>, root: Option<Vec<u8>>, kver: Option<Vec<u8>>) -> (ModDir, Vec<u8>) {
+    if root.is_none() && kver.is_none() {
+        return (ModDir::running(&ctx.k), [&b"/lib/modules/"[..], &ctx.k.release()].concat());
+    }
+    let mut base = root.unwrap_or_default();
+    if !base.is_empty() && !base.starts_with(b"/") {
+        // kmod makes -d absolute against the working directory.
+        base = crate::sys::file::absolute(&base);
+    }
+    let dir = ModDir::at(&base, &kver.unwrap_or_else(|| ctx.k.release()));
+    let name = dir.path.clone();
+    (dir, name)
+}
+
 impl<K: Kernel> Modprobe<'_, K> {
-    /// kmod's log_printf(): printed when the priority passes -q/-v; a FATAL
+    /// The run: show the configuration, a module file's symbols, or remove
+    /// or load each module named.
+    fn run(&mut self, words: &[Vec<u8>]) -> bool {
+        let flags = self.flags;
+        if flags & DUMP_CONFIG != 0 {
+            return self.show_config();
+        }
+        if flags & (MODVERSIONS | EXPORTS) != 0 {
+            return self.symbols(&words[0], flags & EXPORTS != 0);
+        }
+        if flags & (REMOVE | ALL) == 0 {
+            let params = (words.len() > 1).then(|| crate::kernel::params::join(words[1..].iter().map(|w| &w[..])));
+            return self.load_given(&words[0], params);
+        }
+        let mut ok = true;
+        for w in words {
+            ok &= if flags & REMOVE != 0 { self.remove_given(w) } else { self.load_given(w, None) };
+            if self.fatal {
+                break;
+            }
+        }
+        ok
+    }
+
+    /// kmod's log_printf(): printed when the level passes -q/-v; a FATAL
     /// one that is printed ends the run.
-    fn log(&mut self, prio: u8, e: Error) {
-        if prio > self.verbose {
+    fn log(&mut self, e: Error) {
+        let level = if e.msg.level == Level::Log { self.log_level } else { e.msg.level };
+        if !self.shows(level) {
             return;
         }
-        let level = match prio {
-            CRIT => "FATAL",
-            ERR => "ERROR",
-            _ => "WARNING",
-        };
-        e.report_at(self.ctx.applet, level, &mut self.ctx.err);
+        e.report_as(level, self.ctx.applet, &mut self.ctx.err);
         self.ctx.err.flush();
-        self.fatal |= prio <= CRIT;
+        self.fatal |= level == Level::Fatal;
+    }
+
+    /// Whether -q/-v let messages of `level` through.
+    fn shows(&self, level: Level) -> bool {
+        level.priority() <= self.verbose
     }
 
     /// A line of -v / -n / --show-depends output, at once, so that it comes

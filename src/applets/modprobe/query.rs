@@ -1,8 +1,9 @@
 //! The modes that print and load nothing: -c and --dump-modversions /
 //! --show-exports.
 
-use super::{Modprobe, ERR};
-use crate::cli::error::Error;
+use super::messages::{NOT_FOUND, NO_EXPORTS, NO_MODVERSIONS};
+use super::Modprobe;
+use crate::cli::message::Error;
 use crate::kernel::Kernel;
 use crate::moddir::Aliases;
 use crate::module::modfile;
@@ -31,7 +32,7 @@ impl<K: Kernel> Modprobe<'_, K> {
         o.str("\n# End of configuration files. Dumping indexes now:\n\n");
         for which in [Aliases::Alias, Aliases::Symbols] {
             if let Err(e) = self.dir.dump(which, &mut self.ctx.out) {
-                self.log(ERR, e);
+                self.log(e);
                 return false;
             }
         }
@@ -41,19 +42,20 @@ impl<K: Kernel> Modprobe<'_, K> {
     /// `--dump-modversions FILE` (the `__versions` table a module needs)
     /// and `--show-exports FILE` (what it exports): CRC and symbol.
     pub(super) fn symbols(&mut self, file: &[u8], exports: bool) -> bool {
-        let what = if exports { "symbols" } else { "modversions" };
+        let msg = if exports { NO_EXPORTS } else { NO_MODVERSIONS };
         let fail = |p: &mut Self, errno| {
-            p.log(p.log_priority, Error::SymbolsOf { what, path: file.to_vec(), errno });
+            p.log(Error::errno(msg, &[file], errno));
             false
         };
         if cpath(b"", &[file]).ok().and_then(|c| rustix::fs::stat(c.as_c_str()).ok()).is_none() {
-            self.log(self.log_priority, Error::ModuleNotFound(file.to_vec()));
+            self.log(Error::new(NOT_FOUND, &[file]));
             return false;
         }
         let image = match modfile::load(file) {
             Ok(image) => image,
-            Err(Error::Load { errno, .. }) => return fail(self, errno),
-            Err(Error::NotRegular { dir: true, .. }) => return fail(self, Errno::ISDIR),
+            Err(e) if e.is(modfile::LOAD) || e.is(modfile::DIRECTORY) => {
+                return fail(self, e.errno.unwrap_or(Errno::INVAL))
+            }
             Err(_) => return fail(self, Errno::NOEXEC),
         };
         let list: Vec<(u64, &[u8])> = match crate::module::elf::Elf::new(&image) {

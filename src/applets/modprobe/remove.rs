@@ -1,8 +1,9 @@
 //! Removing (modprobe.c's rmmod_do_module()): -r, --remove-holders and
 //! the dependencies left unused, waiting where the kernel is busy.
 
-use super::{replace, Mod, Modprobe, ERR, FIRST_TIME, FORCE, HOLDERS, IGNORE_CMDS};
-use crate::cli::error::Error;
+use super::messages::{BUILTIN, COULD_NOT_REMOVE, IN_USE, NOT_FOUND, NOT_IN_KERNEL, REMOVE_CMD_FAILED};
+use super::{replace, Mod, Modprobe, FIRST_TIME, FORCE, HOLDERS, IGNORE_CMDS};
+use crate::cli::message::Error;
 use crate::kernel::{sysfs, Kernel, O_NONBLOCK, O_TRUNC};
 use crate::module::name;
 use crate::sys::spawn::shell;
@@ -14,7 +15,7 @@ impl<K: Kernel> Modprobe<'_, K> {
     pub(super) fn remove_given(&mut self, given: &[u8]) -> bool {
         let list = self.lookup_or_report(given);
         if list.is_empty() {
-            self.log(self.log_priority, Error::ModuleNotFound(given.to_vec()));
+            self.log(Error::new(NOT_FOUND, &[given]));
             return false;
         }
         for m in list {
@@ -50,13 +51,13 @@ impl<K: Kernel> Modprobe<'_, K> {
         if cmd.is_none() && !self.ignore_loaded {
             match self.initstate(m) {
                 None if self.flags & FIRST_TIME != 0 => {
-                    self.log(self.log_priority, Error::NotInKernel(m.name.clone()));
+                    self.log(Error::new(NOT_IN_KERNEL, &[&m.name]));
                     return Err(Errno::NOENT);
                 }
                 None => return Ok(()),
                 Some(sysfs::State::Builtin) if ignore_builtin => return Ok(()),
                 Some(sysfs::State::Builtin) => {
-                    self.log(self.log_priority, Error::Builtin(m.name.clone()));
+                    self.log(Error::new(BUILTIN, &[&m.name]));
                     return Err(Errno::NOENT);
                 }
                 _ => {}
@@ -68,7 +69,7 @@ impl<K: Kernel> Modprobe<'_, K> {
             self.remove_list(&hs, true)?;
         }
         if cmd.is_none() && !self.ignore_loaded && self.wait_ms == 0 && self.refcnt(m).is_some_and(|n| n > 0) {
-            self.log(self.log_priority, Error::InUseStop(m.name.clone()));
+            self.log(Error::new(IN_USE, &[&m.name]));
             return Err(Errno::BUSY);
         }
         match &cmd {
@@ -83,7 +84,7 @@ impl<K: Kernel> Modprobe<'_, K> {
                 let c = replace(c, b"$CMDLINE_OPTS", b"");
                 self.say(&[b"remove", &c]);
                 if !self.dry_run && shell(&c, &m.name, &self.child_opts) != 0 {
-                    self.log(self.log_priority, Error::RemoveCmdFailed(m.name.clone()));
+                    self.log(Error::new(REMOVE_CMD_FAILED, &[&m.name]));
                     return Err(Errno::INVAL);
                 }
             }
@@ -151,12 +152,12 @@ impl<K: Kernel> Modprobe<'_, K> {
                 // Gone meanwhile: another removal's doing (see remove_module()).
                 Err(Errno::NOENT) => {
                     if !dep && self.flags & FIRST_TIME != 0 {
-                        self.log(self.log_priority, Error::NotInKernel(m.name.clone()));
+                        self.log(Error::new(NOT_IN_KERNEL, &[&m.name]));
                     }
                     return Err(Errno::NOENT);
                 }
                 Err(errno) => {
-                    self.log(ERR, Error::CouldNotRemove { name: m.name.clone(), errno });
+                    self.log(Error::errno(COULD_NOT_REMOVE, &[&m.name], errno));
                     return Err(errno);
                 }
                 Ok(()) => return Ok(()),
