@@ -18,8 +18,8 @@ use crate::kernel::{Kernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_V
 use crate::module::modfile;
 use std::ffi::{CString, OsString};
 
-const MISSING: Msg = Msg::error("missing filename.");
-const STDIN: Msg = Msg::error("this tool does not support loading from stdin!");
+const MISSING: &Msg = &Msg::error("missing filename.");
+const STDIN: &Msg = &Msg::error("this tool does not support loading from stdin!");
 
 // -p and -s are accepted and ignored, as kmod does, for old scripts.
 crate::options! { FLAGS;

@@ -12,7 +12,7 @@ use crate::kernel::Kernel;
 use std::ffi::OsString;
 
 /// kmod's lsmod words this one without its name.
-const LIST: Msg = Msg::bare("Error: could not get list of modules: %m");
+const LIST: &Msg = &Msg::bare("Error: could not get list of modules: %m");
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     if let Some(a) = args.first() {

@@ -51,11 +51,11 @@ crate::options! { FLAGS;
     SIZES = '\u{1}', "sizes", false;
 }
 /// The options that pick one field: the last one given wins, as in kmod.
-const MISSING: Msg = Msg::error("missing module or filename.");
-const NOT_FOUND: Msg = Msg::error("Module %s not found.");
-const NAME_NOT_FOUND: Msg = Msg::error("Module name %s not found.");
-const NO_MODINFO: Msg = Msg::error("could not get modinfo from %s: not an ELF module with a .modinfo section");
-const BAD_PARM: Msg = Msg::error("Found invalid \"%s=%s\": missing ':'");
+const MISSING: &Msg = &Msg::error("missing module or filename.");
+const NOT_FOUND: &Msg = &Msg::error("Module %s not found.");
+const NAME_NOT_FOUND: &Msg = &Msg::error("Module name %s not found.");
+const NO_MODINFO: &Msg = &Msg::error("could not get modinfo from %s: not an ELF module with a .modinfo section");
+const BAD_PARM: &Msg = &Msg::error("Found invalid \"%s=%s\": missing ':'");
 
 const FIELD_FLAGS: [&[u8]; 5] = [b"author", b"description", b"license", b"parm", b"filename"];
 
@@ -139,7 +139,7 @@ fn from_file<K: Kernel>(ctx: &mut Ctx<K>, show: &Show, path: &[u8], filename: &[
     // modules.dep may name a directory or a device: modinfo inserts
     // nothing, so say what reading it gave.
     let image = modfile::load(path).map_err(|e| match e.is(modfile::DIRECTORY) || e.is(modfile::NOT_REGULAR) {
-        true => Error { msg: modfile::LOAD, ..e },
+        true => e.reworded(modfile::LOAD),
         false => e,
     })?;
     let info = modfile::modinfo_section(&image).ok_or_else(|| Error::new(NO_MODINFO, &[path]))?;

@@ -25,16 +25,16 @@ use std::ffi::{CString, OsString};
 /// Longest pause between two tries of `rmmod -w`.
 const MAX_BACKOFF_MS: u64 = 1000;
 
-const MISSING: Msg = Msg::error("missing module name.");
-const NOT_LOADED: Msg = Msg::error("Module %s is not currently loaded");
-const BUILTIN: Msg = Msg::error("Module %s is builtin.");
-const IN_USE_BY: Msg = Msg::error("Module %s is in use by:%s");
-const IN_USE: Msg = Msg::error("Module %s is in use");
+const MISSING: &Msg = &Msg::error("missing module name.");
+const NOT_LOADED: &Msg = &Msg::error("Module %s is not currently loaded");
+const BUILTIN: &Msg = &Msg::error("Module %s is builtin.");
+const IN_USE_BY: &Msg = &Msg::error("Module %s is in use by:%s");
+const IN_USE: &Msg = &Msg::error("Module %s is in use");
 /// /sys/module/NAME/refcnt is missing: CONFIG_MODULE_UNLOAD is off.
-const NO_UNLOAD: Msg = Msg::error("Module unloading is not supported");
-const REMOVE_LIBKMOD: Msg = Msg::error("could not remove '%s': %m");
-const REMOVE: Msg = Msg::error("could not remove module %s: %m");
-const REMOVED: Msg = Msg::plain("removed %s");
+const NO_UNLOAD: &Msg = &Msg::error("Module unloading is not supported");
+const REMOVE_LIBKMOD: &Msg = &Msg::error("could not remove '%s': %m");
+const REMOVE: &Msg = &Msg::error("could not remove module %s: %m");
+const REMOVED: &Msg = &Msg::plain("removed %s");
 
 crate::options! { FLAGS;
     FORCE = 'f', "force", false;
@@ -92,7 +92,11 @@ fn check<K: Kernel>(ctx: &mut Ctx<K>, name: &[u8], o: &Options) -> Result<(), Er
     }
     let holders = sysfs::holders(&ctx.k, name);
     if !holders.is_empty() {
-        let list: Vec<u8> = holders.iter().flat_map(|h| [&b" "[..], h]).flatten().copied().collect();
+        let mut list = Vec::new();
+        for h in &holders {
+            list.push(b' ');
+            list.extend_from_slice(h);
+        }
         return Err(Error::new(IN_USE_BY, &[name, &list]));
     }
     match sysfs::refcnt(&ctx.k, name) {

@@ -38,12 +38,12 @@ macro_rules! options {
 }
 
 // getopt_long's own messages (glibc's wording), and kmod's for the rest.
-pub const BAD_SHORT: Msg = Msg::plain("invalid option -- '%s'");
-pub const BAD_LONG: Msg = Msg::plain("unrecognized option '--%s'");
-pub const NO_VALUE_ALLOWED: Msg = Msg::plain("option '%s' doesn't allow an argument");
-pub const NEEDS_VALUE_SHORT: Msg = Msg::plain("option requires an argument -- '%s'");
-pub const NEEDS_VALUE_LONG: Msg = Msg::plain("option '%s' requires an argument");
-pub const BAD_ARGS: Msg = Msg::error("invalid arguments, see --help");
+pub const BAD_SHORT: &Msg = &Msg::plain("invalid option -- '%s'");
+pub const BAD_LONG: &Msg = &Msg::plain("unrecognized option '--%s'");
+pub const NO_VALUE_ALLOWED: &Msg = &Msg::plain("option '%s' doesn't allow an argument");
+pub const NEEDS_VALUE_SHORT: &Msg = &Msg::plain("option requires an argument -- '%s'");
+pub const NEEDS_VALUE_LONG: &Msg = &Msg::plain("option '%s' requires an argument");
+pub const BAD_ARGS: &Msg = &Msg::error("invalid arguments, see --help");
 
 pub struct Opts {
     pub flags: u32,

@@ -41,7 +41,8 @@ impl Level {
 
 /// A message template: `%s` stands for the next argument, `%m` for the
 /// errno's text (glibc's printf conversions, which kmod's sources use).
-#[derive(Clone, Copy)]
+/// Messages are constants of type `&Msg`, so that an error names its
+/// message with one pointer.
 pub struct Msg {
     pub level: Level,
     pub text: &'static str,
@@ -71,31 +72,44 @@ impl Msg {
     }
 
     /// Prints the message at once, with `args` and `errno` in its places.
-    pub fn print(self, out: &mut Out, applet: &str, args: &[&[u8]], errno: Option<Errno>) {
-        print(out, applet, self.level, self.text, args, errno);
+    pub fn print(&'static self, out: &mut Out, applet: &str, args: &[&[u8]], errno: Option<Errno>) {
+        Error { errno, ..Error::new(self, args) }.report(applet, out);
     }
 }
 
 /// An error as a value: which message, the names or paths at fault, and
 /// the errno when a system call said no.
 pub struct Error {
-    pub msg: Msg,
-    pub args: Vec<Vec<u8>>,
+    pub msg: &'static Msg,
+    /// The arguments in one buffer, each after its length (a native u32):
+    /// one allocation, and any byte, NUL included, kept as given.
+    args: Vec<u8>,
     pub errno: Option<Errno>,
 }
 
 impl Error {
-    pub fn new(msg: Msg, args: &[&[u8]]) -> Error {
-        Error { msg, args: args.iter().map(|a| a.to_vec()).collect(), errno: None }
+    pub fn new(msg: &'static Msg, args: &[&[u8]]) -> Error {
+        let mut packed = Vec::new();
+        for a in args {
+            packed.extend_from_slice(&(a.len() as u32).to_ne_bytes());
+            packed.extend_from_slice(a);
+        }
+        Error { msg, args: packed, errno: None }
     }
 
     /// An error of a failed system call, whose text `%m` prints.
-    pub fn errno(msg: Msg, args: &[&[u8]], errno: Errno) -> Error {
+    pub fn errno(msg: &'static Msg, args: &[&[u8]], errno: Errno) -> Error {
         Error { errno: Some(errno), ..Error::new(msg, args) }
     }
 
+    /// The same error told with another message (modinfo words a file it
+    /// cannot read as "could not load", where insmod says more).
+    pub fn reworded(self, msg: &'static Msg) -> Error {
+        Error { msg, ..self }
+    }
+
     /// Whether this is the message `msg`.
-    pub fn is(&self, msg: Msg) -> bool {
+    pub fn is(&self, msg: &'static Msg) -> bool {
         self.msg.text == msg.text
     }
 
@@ -106,51 +120,54 @@ impl Error {
     /// Prints the message at `level` instead of its own (modprobe resolves
     /// `Level::Log`).
     pub fn report_as(&self, level: Level, applet: &str, out: &mut Out) {
-        print(out, applet, level, self.msg.text, &self.args, self.errno);
+        if level != Level::Bare {
+            out.str(applet).str(": ");
+        }
+        let word = match level {
+            Level::Fatal | Level::Log => "FATAL: ",
+            Level::Error => "ERROR: ",
+            Level::Warning => "WARNING: ",
+            Level::Info => "INFO: ",
+            Level::Plain | Level::Bare => "",
+        };
+        out.str(word);
+        let mut args = &self.args[..];
+        let mut text = self.msg.text.as_bytes();
+        while let Some(at) = text.iter().position(|&c| c == b'%') {
+            out.bytes(&text[..at]);
+            match text.get(at + 1) {
+                Some(b'm') => out.errno(self.errno.unwrap_or(Errno::INVAL)),
+                _ => out.bytes(next_arg(&mut args)),
+            };
+            text = text.get(at + 2..).unwrap_or_default();
+        }
+        out.bytes(text).byte(b'\n');
     }
 }
 
-fn print<A: AsRef<[u8]>>(out: &mut Out, applet: &str, level: Level, text: &str, args: &[A], errno: Option<Errno>) {
-    if level != Level::Bare {
-        out.str(applet).str(": ");
-    }
-    let word = match level {
-        Level::Fatal | Level::Log => "FATAL: ",
-        Level::Error => "ERROR: ",
-        Level::Warning => "WARNING: ",
-        Level::Info => "INFO: ",
-        Level::Plain | Level::Bare => "",
-    };
-    out.str(word);
-    let mut args = args.iter();
-    let mut text = text.as_bytes();
-    while let Some(at) = text.iter().position(|&c| c == b'%') {
-        out.bytes(&text[..at]);
-        match text.get(at + 1) {
-            Some(b'm') => {
-                out.errno(errno.unwrap_or(Errno::INVAL));
-            }
-            _ => {
-                out.bytes(args.next().map(AsRef::as_ref).unwrap_or_default());
-            }
-        }
-        text = text.get(at + 2..).unwrap_or_default();
-    }
-    out.bytes(text).byte(b'\n');
+/// Takes the next argument off a packed list (empty when there is none).
+fn next_arg<'a>(args: &mut &'a [u8]) -> &'a [u8] {
+    let Some((len, rest)) = args.split_first_chunk::<4>() else { return &[] };
+    let (arg, rest) = rest.split_at(rest.len().min(u32::from_ne_bytes(*len) as usize));
+    *args = rest;
+    arg
 }
 
 impl From<lexopt::Error> for Error {
-    /// What lexopt itself refuses: a value given to a flag (`--flag=x`).
+    /// What lexopt itself refuses: a value given to a flag (`--flag=x`), a
+    /// value missing.
     fn from(e: lexopt::Error) -> Error {
         use crate::cli::args::{BAD_ARGS, NEEDS_VALUE_LONG, NEEDS_VALUE_SHORT, NO_VALUE_ALLOWED};
-        match e {
-            lexopt::Error::UnexpectedValue { option, .. } => Error::new(NO_VALUE_ALLOWED, &[option.as_bytes()]),
-            lexopt::Error::MissingValue { option: Some(o) } => match o.strip_prefix('-') {
-                Some(short) if !short.starts_with('-') => Error::new(NEEDS_VALUE_SHORT, &[short.as_bytes()]),
-                _ => Error::new(NEEDS_VALUE_LONG, &[o.as_bytes()]),
-            },
-            _ => Error::new(BAD_ARGS, &[]),
-        }
+        let (msg, option) = match &e {
+            lexopt::Error::UnexpectedValue { option, .. } => (NO_VALUE_ALLOWED, option.as_bytes()),
+            lexopt::Error::MissingValue { option: Some(o) } if o.starts_with("--") => (NEEDS_VALUE_LONG, o.as_bytes()),
+            // `-x`: getopt names the letter alone.
+            lexopt::Error::MissingValue { option: Some(o) } => {
+                (NEEDS_VALUE_SHORT, o.as_bytes().get(1..).unwrap_or_default())
+            }
+            _ => (BAD_ARGS, &b""[..]),
+        };
+        Error::new(msg, &[option])
     }
 }
 

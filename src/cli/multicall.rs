@@ -21,11 +21,11 @@ for every applet: hard links, or symbolic links with -s.
 Applets:
 ";
 
-const UNKNOWN_APPLET: Msg = Msg::plain("applet not found: %s");
-const APPLET_LIST: Msg = Msg::plain("the applets of this build are:%s");
-const INSTALL_USAGE: Msg = Msg::error("usage: modbox --install [-s] DIR");
-const NO_EXE: Msg = Msg::error("cannot find this binary through /proc/self/exe: %m");
-const LINK: Msg = Msg::error("cannot create %s: %m");
+const UNKNOWN_APPLET: &Msg = &Msg::plain("applet not found: %s");
+const APPLET_LIST: &Msg = &Msg::plain("the applets of this build are:%s");
+const INSTALL_USAGE: &Msg = &Msg::error("usage: modbox --install [-s] DIR");
+const NO_EXE: &Msg = &Msg::error("cannot find this binary through /proc/self/exe: %m");
+const LINK: &Msg = &Msg::error("cannot create %s: %m");
 
 /// Runs the applet that `args` (argv, with argv[0]) asks for.
 pub fn main(mut args: Vec<OsString>) -> i32 {

@@ -8,14 +8,14 @@ use crate::sys::file::{cpath, open_ro, read_all};
 use crate::sys::out::Out;
 
 // What kmod's depmod says of its configuration (the INFO ones with -vv).
-pub const DIR: Msg = Msg::error("files list %s: could not read the directory");
-pub const NAME: Msg = Msg::info("All cfg files need .conf: %s");
-pub const SUBDIR: Msg = Msg::error("Directories inside directories are not supported: %s");
-pub const READ: Msg = Msg::error("file parse %s: could not read it");
-pub const BAD_LINE: Msg = Msg::error("%s:%s: ignoring bad line starting with '%s'");
-pub const OVERRIDE_KVER: Msg = Msg::info("%s:%s: override kernel did not match %s");
-pub const EXTERNAL_KVER: Msg = Msg::info("%s:%s: external directory did not match %s");
-pub const NOT_IMPLEMENTED: Msg = Msg::info("%s:%s: command %s not implemented yet");
+pub const DIR: &Msg = &Msg::error("files list %s: could not read the directory");
+pub const NAME: &Msg = &Msg::info("All cfg files need .conf: %s");
+pub const SUBDIR: &Msg = &Msg::error("Directories inside directories are not supported: %s");
+pub const READ: &Msg = &Msg::error("file parse %s: could not read it");
+pub const BAD_LINE: &Msg = &Msg::error("%s:%s: ignoring bad line starting with '%s'");
+pub const OVERRIDE_KVER: &Msg = &Msg::info("%s:%s: override kernel did not match %s");
+pub const EXTERNAL_KVER: &Msg = &Msg::info("%s:%s: external directory did not match %s");
+pub const NOT_IMPLEMENTED: &Msg = &Msg::info("%s:%s: command %s not implemented yet");
 
 /// kmod's default configuration directories, in priority order.
 pub const DIRS: [&[u8]; 4] = [b"/etc/depmod.d", b"/run/depmod.d", b"/usr/local/lib/depmod.d", b"/lib/depmod.d"];
@@ -240,7 +240,7 @@ fn atom(p: &[u8], c: u8) -> (usize, bool) {
 }
 
 /// Prints one of the messages above, as depmod's.
-fn say(err: &mut Out, msg: Msg, args: &[&[u8]]) {
+fn say(err: &mut Out, msg: &'static Msg, args: &[&[u8]]) {
     msg.print(err, "depmod", args, None);
 }
 

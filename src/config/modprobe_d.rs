@@ -13,13 +13,13 @@ use crate::sys::file::{cpath, open_ro, read_all};
 pub const DIRS: [&[u8]; 4] = [b"/etc/modprobe.d", b"/run/modprobe.d", b"/usr/local/lib/modprobe.d", b"/lib/modprobe.d"];
 
 // libkmod's messages while it reads the configuration.
-pub const SUBDIR: Msg = Msg::error("Directories inside directories are not supported: %s");
+pub const SUBDIR: &Msg = &Msg::error("Directories inside directories are not supported: %s");
 /// modbox's own: libkmod would read on until memory runs out.
-pub const READ: Msg = Msg::error("could not read %s: %m");
-pub const DEPRECATED: Msg = Msg::error("%s: command %s is deprecated and not parsed anymore");
-pub const BAD_LINE: Msg = Msg::error("%s line %s: ignoring bad line starting with '%s'");
-pub const CMDLINE_OPTION: Msg =
-    Msg::error("Ignoring bad option on kernel command line while parsing module name: '%s'");
+pub const READ: &Msg = &Msg::error("could not read %s: %m");
+pub const DEPRECATED: &Msg = &Msg::error("%s: command %s is deprecated and not parsed anymore");
+pub const BAD_LINE: &Msg = &Msg::error("%s line %s: ignoring bad line starting with '%s'");
+pub const CMDLINE_OPTION: &Msg =
+    &Msg::error("Ignoring bad option on kernel command line while parsing module name: '%s'");
 
 /// A configuration file larger than this is not read (real ones are a few
 /// KB); it keeps a hostile file from exhausting memory.

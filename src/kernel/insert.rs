@@ -7,38 +7,41 @@ use crate::cli::message::{Error, Msg};
 use crate::kernel::kmsg::Kmsg;
 use crate::kernel::{Kernel, MODULE_INIT_COMPRESSED_FILE, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC};
 use crate::module::modfile;
+use crate::sys::out::{Out, Sink};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
 use std::ffi::CStr;
 
 /// insmod's words (tools/insmod.c), with mod_strerror()'s text for `%s`.
-pub const INSERT: Msg = Msg::error("could not insert module %s: %s");
+pub const INSERT: &Msg = &Msg::error("could not insert module %s: %s");
 /// One record the kernel logged while it refused the module.
-pub const KERNEL_LOG: Msg = Msg::plain("kernel: %s");
+pub const KERNEL_LOG: &Msg = &Msg::plain("kernel: %s");
 // What is wrong with a file the kernel calls ENOEXEC, where kmod says
 // "Invalid module format" and no more.
-pub const COMPRESSED: Msg = Msg::error("%s is %s-compressed and the kernel could not decompress it");
-pub const NOT_ELF: Msg = Msg::error("%s is not an ELF file, so not a kernel module");
-pub const NO_VERMAGIC: Msg = Msg::error("%s has no vermagic in a .modinfo section, so it is not a kernel module");
-pub const VERMAGIC: Msg = Msg::error("%s was built for another kernel: its vermagic is '%s', the running kernel is %s");
+pub const COMPRESSED: &Msg = &Msg::error("%s is %s-compressed and the kernel could not decompress it");
+pub const NOT_ELF: &Msg = &Msg::error("%s is not an ELF file, so not a kernel module");
+pub const NO_VERMAGIC: &Msg = &Msg::error("%s has no vermagic in a .modinfo section, so it is not a kernel module");
+pub const VERMAGIC: &Msg =
+    &Msg::error("%s was built for another kernel: its vermagic is '%s', the running kernel is %s");
 // How a module went in, for insmod -v.
-pub const BY_FINIT: Msg = Msg::plain("loaded %s with finit_module(2)");
-pub const DECOMPRESSED_BY_KERNEL: Msg = Msg::plain("loaded %s with finit_module(2), decompressed by the kernel");
-pub const BY_INIT: Msg = Msg::plain("loaded %s with init_module(2)");
-pub const DECOMPRESSED_HERE: Msg = Msg::plain("loaded %s with init_module(2), decompressed by modbox");
-pub const NO_FINIT: Msg = Msg::plain("loaded %s with init_module(2): finit_module(2) is not available");
+pub const BY_FINIT: &Msg = &Msg::plain("loaded %s with finit_module(2)");
+pub const DECOMPRESSED_BY_KERNEL: &Msg = &Msg::plain("loaded %s with finit_module(2), decompressed by the kernel");
+pub const BY_INIT: &Msg = &Msg::plain("loaded %s with init_module(2)");
+pub const DECOMPRESSED_HERE: &Msg = &Msg::plain("loaded %s with init_module(2), decompressed by modbox");
+pub const NO_FINIT: &Msg = &Msg::plain("loaded %s with init_module(2): finit_module(2) is not available");
 
 /// kmod's insmod words some errnos for what they mean to a module load
 /// (tools/insmod.c, mod_strerror()).
 pub fn mod_strerror(errno: Errno) -> Vec<u8> {
-    let text = match errno {
-        Errno::NOEXEC => "Invalid module format",
-        Errno::NOENT => "Unknown symbol in module",
-        Errno::SRCH => "Module has wrong symbol version",
-        Errno::INVAL => "Invalid parameters",
-        _ => return crate::cli::message::errno_text(errno),
+    let mut o = Out::new(Sink::Buffer);
+    match errno {
+        Errno::NOEXEC => o.str("Invalid module format"),
+        Errno::NOENT => o.str("Unknown symbol in module"),
+        Errno::SRCH => o.str("Module has wrong symbol version"),
+        Errno::INVAL => o.str("Invalid parameters"),
+        _ => o.errno(errno),
     };
-    text.as_bytes().to_vec()
+    o.buf
 }
 
 /// Why a load failed.
@@ -57,7 +60,7 @@ pub fn insert<K: Kernel>(
     fd: &OwnedFd,
     params: &CStr,
     flags: u32,
-) -> Result<Msg, Failure> {
+) -> Result<&'static Msg, Failure> {
     let mut magic = [0u8; 6];
     let n = rustix::io::pread(fd, &mut magic, 0).unwrap_or(0);
     let compressed = modfile::compression(&magic[..n]);

@@ -23,8 +23,8 @@ use std::cell::OnceCell;
 
 /// Text index files are read whole; none of Debian's is near this.
 /// modbox's words: libkmod fails quietly on a damaged index.
-pub const CORRUPT_INDEX: Msg =
-    Msg::error("%s is not a valid index file (corrupt, or from another kmod version); run depmod");
+pub const CORRUPT_INDEX: &Msg =
+    &Msg::error("%s is not a valid index file (corrupt, or from another kmod version); run depmod");
 
 const MAX_INDEX: usize = 64 << 20;
 

@@ -10,12 +10,12 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{fstat, FileType};
 use rustix::io::Errno;
 
-pub const LOAD: Msg = Msg::error("could not load module %s: %m");
+pub const LOAD: &Msg = &Msg::error("could not load module %s: %m");
 /// The two refusals of a file that is not regular, before the kernel would
 /// answer EINVAL; the error carries EISDIR or EINVAL for modinfo's words.
-pub const DIRECTORY: Msg = Msg::error("could not insert module %s: Is a directory");
-pub const NOT_REGULAR: Msg = Msg::error("could not insert module %s: Not a regular file");
-pub const DECOMPRESS: Msg = Msg::error("could not read %s-compressed module %s: %s");
+pub const DIRECTORY: &Msg = &Msg::error("could not insert module %s: Is a directory");
+pub const NOT_REGULAR: &Msg = &Msg::error("could not insert module %s: Not a regular file");
+pub const DECOMPRESS: &Msg = &Msg::error("could not read %s-compressed module %s: %s");
 
 /// Largest module file modbox reads into memory (the largest Debian module,
 /// amdgpu, is about 20 MiB unstripped).

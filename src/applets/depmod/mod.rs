@@ -318,7 +318,7 @@ impl Depmod {
 }
 
 /// A FATAL message (kmod's CRIT): exit 1.
-fn fatal<K: Kernel>(ctx: &mut Ctx<K>, msg: Msg, args: &[&[u8]], errno: Option<Errno>) -> i32 {
+fn fatal<K: Kernel>(ctx: &mut Ctx<K>, msg: &'static Msg, args: &[&[u8]], errno: Option<Errno>) -> i32 {
     msg.print(&mut ctx.err, ctx.applet, args, errno);
     1
 }
