@@ -89,11 +89,11 @@ pub fn insert<K: Kernel>(
     }
     let mut img =
         modfile::read_module(fd, path).and_then(|data| modfile::decompressed(data, path)).map_err(Failure::File)?;
-    modfile::strip_for_force(
-        &mut img,
-        flags & MODULE_INIT_IGNORE_MODVERSIONS != 0,
-        flags & MODULE_INIT_IGNORE_VERMAGIC != 0,
-    );
+    let force = modfile::Force {
+        modversions: flags & MODULE_INIT_IGNORE_MODVERSIONS != 0,
+        vermagic: flags & MODULE_INIT_IGNORE_VERMAGIC != 0,
+    };
+    modfile::strip_for_force(&mut img, force);
     match ctx.k.init_module(&img, params) {
         Ok(()) if compressed.is_some() => Ok(DECOMPRESSED_HERE),
         Ok(()) if result == Err(Errno::NOSYS) => Ok(NO_FINIT),

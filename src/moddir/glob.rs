@@ -201,8 +201,15 @@ fn bracket(pattern: &[u8], at: usize, c: u8) -> Bracket {
             return if negate { Match(p) } else { NoMatch };
         }
     }
-    // Matched: skip to the closing `]`, by rules that know classes,
-    // equivalence classes and collating elements but not ranges.
+    skip_rest(pattern, p, negate)
+}
+
+/// After a member matched: skips to the closing `]` from `p`, by glibc's
+/// rules for this part, which know classes, equivalence classes and
+/// collating elements but not ranges.
+fn skip_rest(pattern: &[u8], mut p: usize, negate: bool) -> Bracket {
+    use Bracket::*;
+    let get = |i: usize| pattern.get(i).copied().unwrap_or(0);
     loop {
         let ch = get(p);
         p += 1;

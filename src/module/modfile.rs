@@ -140,12 +140,13 @@ pub fn compression(image: &[u8]) -> Option<&'static str> {
 /// kmod_elf_strip_vermagic(). The kernel only finds sections with SHF_ALLOC,
 /// so clearing that flag hides the symbol versions; a zeroed vermagic string
 /// makes the kernel force-load (CONFIG_MODULE_FORCE_LOAD) instead of refuse.
-pub fn strip_for_force(image: &mut [u8], modversions: bool, vermagic_too: bool) {
-    if !modversions && !vermagic_too {
+pub fn strip_for_force(image: &mut [u8], force: Force) {
+    if !force.modversions && !force.vermagic {
         return;
     }
     let Some((versions_flags, vermagic)) = force_edits(image) else { return };
-    let (versions_flags, vermagic) = (versions_flags.filter(|_| modversions), vermagic.filter(|_| vermagic_too));
+    let (versions_flags, vermagic) =
+        (versions_flags.filter(|_| force.modversions), vermagic.filter(|_| force.vermagic));
     if let Some(at) = versions_flags {
         const SHF_ALLOC: u8 = 2;
         image[at] &= !SHF_ALLOC;
@@ -153,6 +154,13 @@ pub fn strip_for_force(image: &mut [u8], modversions: bool, vermagic_too: bool) 
     if let Some((start, end)) = vermagic {
         image[start..end].fill(0);
     }
+}
+
+/// What `insmod -f` and modprobe's --force-* ignore.
+#[derive(Clone, Copy)]
+pub struct Force {
+    pub modversions: bool,
+    pub vermagic: bool,
 }
 
 /// Where `strip_for_force` writes: the file offset of the low byte of the

@@ -3,7 +3,7 @@
 
 use super::messages::{self as M, say};
 use super::symbols::{Needed, Needs};
-use super::Depmod;
+use super::{Depmod, Sym};
 use crate::cli::ctx::Ctx;
 use crate::cli::message::num_text;
 use crate::kernel::Kernel;
@@ -31,7 +31,7 @@ impl Depmod {
         for (i, Needs { names, needed }) in needs.iter().enumerate() {
             for &Needed { start, end, crc, weak } in needed {
                 let name = &names[start as usize..end as usize];
-                let Some(&(owner, sym_crc)) = self.find_symbol(name) else {
+                let Some(&Sym { owner, crc: sym_crc }) = self.find_symbol(name) else {
                     if print_unknown && !weak {
                         say(err, M::UNKNOWN_SYMBOL, &[&self.modules[i].path, name]);
                     }

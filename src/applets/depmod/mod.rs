@@ -110,8 +110,8 @@ struct Module {
     /// Where the part relative to the tree starts in `path`, when the
     /// module is inside the tree.
     rel: Option<usize>,
-    /// `alias` (true) and `softdep` values of .modinfo, in order.
-    info: Vec<(bool, Vec<u8>)>,
+    /// The `alias` and `softdep` values of .modinfo, in order.
+    info: Vec<Info>,
     /// Modules whose symbols it needs, in the order first needed.
     deps: Vec<usize>,
     users: u32,
@@ -125,8 +125,19 @@ impl Module {
     }
 }
 
-/// A symbol: the module that exports it (None for the kernel's) and its CRC.
-type Sym = (Option<usize>, u64);
+/// A .modinfo string depmod writes out: an `alias=` or a `softdep=` value.
+enum Info {
+    Alias(Vec<u8>),
+    Softdep(Vec<u8>),
+}
+
+/// An exported symbol.
+#[derive(Clone, Copy)]
+struct Sym {
+    /// The module that exports it; `None` for the kernel's own.
+    owner: Option<usize>,
+    crc: u64,
+}
 
 pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
     let mut o = match options(ctx, args) {

@@ -3,7 +3,7 @@
 
 use super::messages::{self as M, say, say_errno};
 use super::text::{fgets_lines, read_tree_file};
-use super::Depmod;
+use super::{Depmod, Info, Sym};
 use crate::moddir::index::Writer;
 use crate::module::name::{alias_normalize, normalize};
 use crate::sys::atomic_write::OutputFile;
@@ -79,13 +79,16 @@ impl Depmod {
         let mut softdep = b"# Soft dependencies extracted from modules themselves.\n".to_vec();
         let mut alias_bin = Writer::default();
         for (i, m) in self.modules.iter().enumerate() {
-            for (is_alias, v) in &m.info {
-                if !is_alias {
-                    for part in [&b"softdep "[..], &m.name, b" ", v, b"\n"] {
-                        softdep.extend_from_slice(part);
+            for info in &m.info {
+                let v = match info {
+                    Info::Alias(v) => v,
+                    Info::Softdep(v) => {
+                        for part in [&b"softdep "[..], &m.name, b" ", v, b"\n"] {
+                            softdep.extend_from_slice(part);
+                        }
+                        continue;
                     }
-                    continue;
-                }
+                };
                 for part in [&b"alias "[..], v, b" ", &m.name, b"\n"] {
                     alias.extend_from_slice(part);
                 }
@@ -116,7 +119,7 @@ impl Depmod {
         let mut files = Vec::new();
         let mut symbols = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
         let mut symbols_bin = Writer::default();
-        for (name, &(owner, _)) in self.symbols.iter() {
+        for (name, &Sym { owner, .. }) in self.symbols.iter() {
             let Some(o) = owner else { continue };
             let owner = &self.modules[o].name;
             for part in [&b"alias symbol:"[..], name, b" ", owner, b"\n"] {
@@ -193,10 +196,8 @@ impl Depmod {
         let mut devname = Vec::new();
         for m in &self.modules {
             let (mut dev, mut kind, mut major, mut minor) = (None, 0u8, 0, 0);
-            for (is_alias, v) in &m.info {
-                if !is_alias {
-                    continue;
-                }
+            for info in &m.info {
+                let Info::Alias(v) = info else { continue };
                 if let Some(d) = v.strip_prefix(b"devname:") {
                     dev = Some(d);
                 } else if let Some((k, a, b)) = major_minor(v) {

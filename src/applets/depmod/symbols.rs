@@ -3,7 +3,7 @@
 
 use super::messages::{self as M, say, say_errno};
 use super::text::fgets_lines;
-use super::{Depmod, Module, Sym};
+use super::{Depmod, Info, Module, Sym};
 use crate::cli::message::num_text;
 use crate::module::decompress::decompress;
 use crate::module::elf::Elf;
@@ -38,7 +38,7 @@ struct ModuleSymbols {
     /// (start, end in `names`, CRC).
     exports: Vec<(u32, u32, u64)>,
     needs: Vec<Needed>,
-    info: Vec<(bool, Vec<u8>)>,
+    info: Vec<Info>,
     /// Why the file could not be read as a module.
     error: Option<Errno>,
 }
@@ -51,7 +51,7 @@ impl Depmod {
             _ => name,
         };
         if !name.is_empty() {
-            self.symbols.add(name, (owner, crc), false);
+            self.symbols.add(name, Sym { owner, crc }, false);
         }
     }
 
@@ -203,8 +203,8 @@ fn read_module(path: &[u8]) -> ModuleSymbols {
             let eq = kv.iter().position(|&c| c == b'=').unwrap_or(kv.len());
             let value = kv.get(eq + 1..).unwrap_or_default().to_vec();
             match &kv[..eq] {
-                b"alias" => Some((true, value)),
-                b"softdep" => Some((false, value)),
+                b"alias" => Some(Info::Alias(value)),
+                b"softdep" => Some(Info::Softdep(value)),
                 _ => None,
             }
         })

@@ -191,28 +191,7 @@ impl<K: Kernel> Modprobe<'_, K> {
                 Err(Errno::NOEXEC)
             }
             Err(Failure::Kernel(errno, image)) => {
-                // A modprobe -r racing this one: probe() starts over, a few
-                // times, once the dust has settled.
-                // - "Unknown symbol": a dependency found loaded a moment
-                //   ago may have been removed since (and maybe loaded again
-                //   by a third: its state now says nothing); a real unknown
-                //   symbol fails the same way each time.
-                // - EBUSY: the kernel refuses a module whose namesake is
-                //   still on its way out (module_patient_check_exists());
-                //   wait until it is gone. A module whose own init says
-                //   EBUSY is tried again too, and fails the same way.
-                let raced = self.restarts > 0
-                    && match errno {
-                        Errno::NOENT => !self.dependencies(m).is_empty(),
-                        Errno::BUSY => {
-                            self.settle(m, &mut 1);
-                            true
-                        }
-                        _ => false,
-                    };
-                if raced {
-                    self.restarts -= 1;
-                    self.vanished = true;
+                if self.raced(m, errno) {
                     return Err(errno);
                 }
                 if errno != Errno::EXIST && self.shows(Level::Error) {
@@ -229,6 +208,33 @@ impl<K: Kernel> Modprobe<'_, K> {
                 Err(errno)
             }
         }
+    }
+
+    /// Whether a failed insert may be a modprobe -r racing this one; then
+    /// probe() starts over, a few times, once the dust has settled.
+    /// - "Unknown symbol": a dependency found loaded a moment ago may have
+    ///   been removed since (and maybe loaded again by a third: its state
+    ///   now says nothing); a real unknown symbol fails the same way each
+    ///   time.
+    /// - EBUSY: the kernel refuses a module whose namesake is still on its
+    ///   way out (module_patient_check_exists()); wait until it is gone. A
+    ///   module whose own init says EBUSY is tried again too, and fails the
+    ///   same way.
+    fn raced(&mut self, m: &Mod, errno: Errno) -> bool {
+        let raced = self.restarts > 0
+            && match errno {
+                Errno::NOENT => !self.dependencies(m).is_empty(),
+                Errno::BUSY => {
+                    self.settle(m, &mut 1);
+                    true
+                }
+                _ => false,
+            };
+        if raced {
+            self.restarts -= 1;
+            self.vanished = true;
+        }
+        raced
     }
 
     /// A module that its own dependencies depend on (a hand-edited or
