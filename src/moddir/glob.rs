@@ -18,6 +18,9 @@ const MAX: usize = 4096;
 /// long makes the pattern fail.
 const CLASS_MAX: usize = 2048;
 
+/// Whether `text` matches `pattern`. One loop over both, with the `*`
+/// backtracking and the bracket cache side by side: split, each half would
+/// need the other's state.
 pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     if pattern.len() >= MAX || text.len() >= MAX {
         return false;
@@ -116,7 +119,8 @@ enum Bracket {
 /// parsing as glibc's fnmatch_loop.c does in the C locale: first member
 /// by member until one matches, then skipping the rest, with rules of its
 /// own, to the closing `]`. The two parses differ on malformed input, so
-/// the outcome depends on `c`.
+/// the outcome depends on `c`. This first parse stays one function, as in
+/// glibc, so that the two can be read side by side.
 fn bracket(pattern: &[u8], at: usize, c: u8) -> Bracket {
     use Bracket::*;
     // Pattern bytes as a C string: NUL past the end.
