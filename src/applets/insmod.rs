@@ -56,7 +56,7 @@ pub fn main<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> i32 {
         }
         Err(Failure::File(e)) => ctx.fail(e),
         Err(Failure::Kernel(errno, image)) => {
-            ctx.report(Error::new(insert::INSERT, &[path, &insert::mod_strerror(errno)]));
+            ctx.report(insert::refused(path, errno));
             insert::explain(ctx, path, &fd, image, errno, &log);
             1
         }

@@ -218,7 +218,7 @@ const STRERROR: &[u8] = b"\
     \x81Key was rejected by service\0\
     \x85Memory page has hardware error\0";
 
-pub fn strerror(errno: Errno) -> Option<&'static [u8]> {
+fn strerror(errno: Errno) -> Option<&'static [u8]> {
     let mut rest = STRERROR;
     while let [code, tail @ ..] = rest {
         let len = tail.iter().position(|&c| c == 0)?;

@@ -30,9 +30,14 @@ pub const BY_INIT: &Msg = &Msg::plain("loaded %s with init_module(2)");
 pub const DECOMPRESSED_HERE: &Msg = &Msg::plain("loaded %s with init_module(2), decompressed by modbox");
 pub const NO_FINIT: &Msg = &Msg::plain("loaded %s with init_module(2): finit_module(2) is not available");
 
+/// insmod's INSERT message for a module the kernel refused with `errno`.
+pub fn refused(path: &[u8], errno: Errno) -> Error {
+    Error::new(INSERT, &[path, &mod_strerror(errno)])
+}
+
 /// kmod's insmod words some errnos for what they mean to a module load
 /// (tools/insmod.c, mod_strerror()).
-pub fn mod_strerror(errno: Errno) -> Vec<u8> {
+fn mod_strerror(errno: Errno) -> Vec<u8> {
     let mut o = Out::new(Sink::Buffer);
     match errno {
         Errno::NOEXEC => o.str("Invalid module format"),

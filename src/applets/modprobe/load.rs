@@ -198,7 +198,7 @@ impl<K: Kernel> Modprobe<'_, K> {
                     // Where kmod says "see dmesg": which file, what the
                     // kernel said, and a dependency cycle if there is one.
                     if !top {
-                        self.ctx.report(Error::new(insert::INSERT, &[&path, &insert::mod_strerror(errno)]));
+                        self.ctx.report(insert::refused(&path, errno));
                     }
                     insert::explain(self.ctx, &path, &fd, image, errno, &log);
                     if let Some(chain) = self.cycle(m) {

@@ -240,19 +240,10 @@ fn options<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> Result<Options, 
         configs: Vec::new(),
         root: None,
         kver: None,
-        // Install commands that run modprobe again get the same options
-        // (kmod appends them to $MODPROBE_OPTIONS).
         child_opts: std::env::var_os("MODPROBE_OPTIONS").map(OsString::into_vec),
         words: opts.words,
     };
     for (bit, value) in &opts.seq {
-        let arg: &[u8] = match *bit {
-            QUIET => b"-q",
-            VERBOSE => b"-v",
-            CONFIG => b"-C",
-            SYSLOG => b"-s",
-            _ => b"",
-        };
         match *bit {
             QUIET => o.verbose = 0,
             VERBOSE => o.verbose = o.verbose.saturating_add(1),
@@ -265,7 +256,16 @@ fn options<K: Kernel>(ctx: &mut Ctx<K>, args: Vec<OsString>) -> Result<Options, 
             },
             _ => {}
         }
-        for word in [arg, value].into_iter().filter(|w| !arg.is_empty() && !w.is_empty()) {
+        // Install commands that run modprobe again get the same options
+        // (kmod appends them to $MODPROBE_OPTIONS).
+        let again: &[u8] = match *bit {
+            CONFIG => b"-C",
+            SYSLOG => b"-s",
+            QUIET => b"-q",
+            VERBOSE => b"-v",
+            _ => continue,
+        };
+        for word in [again, value].into_iter().filter(|w| !w.is_empty()) {
             o.child_opts = Some(match o.child_opts.take() {
                 Some(old) => [&old[..], b" ", word].concat(),
                 None => word.to_vec(),
