@@ -11,6 +11,8 @@
 //! (+29 KB), ruzstd's FrameDecoder (+24 KB).
 
 #[cfg(feature = "gzip")]
+mod crc;
+#[cfg(feature = "gzip")]
 mod gzip;
 #[cfg(feature = "xz")]
 mod xz;
