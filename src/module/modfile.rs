@@ -2,7 +2,7 @@
 //! `.modinfo` section says (key=value strings, NUL-separated).
 
 use crate::cli::message::{Error, Msg};
-use crate::sys::file::{cpath, read_all};
+use crate::sys::file::{cpath, read_all, Mapped};
 use object::elf::{FileHeader32, FileHeader64};
 use object::read::elf::{FileHeader, SectionHeader};
 use object::{Endianness, SectionIndex};
@@ -79,10 +79,40 @@ pub fn modinfo_strings(modinfo: &[u8]) -> impl Iterator<Item = &[u8]> {
     modinfo.split(|&c| c == 0).filter(|s| !s.is_empty())
 }
 
-/// A module file's contents, decompressed when it is compressed.
-pub fn load(path: &[u8]) -> Result<Vec<u8>, Error> {
+/// A module image: the file mapped, or its decompression.
+pub enum Image {
+    Mapped(Mapped),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Image {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Image::Mapped(m) => m.bytes(),
+            Image::Owned(v) => v,
+        }
+    }
+}
+
+/// A module file's contents, decompressed when it is compressed. An
+/// uncompressed file is mapped, as libkmod maps it: modinfo then touches
+/// only the pages of the headers and `.modinfo`, not all of amdgpu's 20 MB.
+/// A file that cannot be mapped (empty, or a /proc file whose size reads
+/// 0) is read.
+pub fn load(path: &[u8]) -> Result<Image, Error> {
     let fd = open_module(path)?;
-    decompressed(read_module(&fd, path)?, path)
+    let data = match Mapped::of(&fd, MAX_MODULE) {
+        Ok(m) if !m.bytes().is_empty() => Image::Mapped(m),
+        Err(Errno::FBIG) => return Err(Error::errno(LOAD, &[path], Errno::FBIG)),
+        _ => Image::Owned(read_module(&fd, path)?),
+    };
+    match compression(&data) {
+        None => Ok(data),
+        Some(format) => crate::module::decompress::decompress(format, &data)
+            .map(Image::Owned)
+            .map_err(|what| Error::new(DECOMPRESS, &[format.as_bytes(), path, what.as_bytes()])),
+    }
 }
 
 /// The module image in `data` (the contents of `path`): `data` itself, or

@@ -91,8 +91,12 @@ pub struct Mapped {
 
 impl Mapped {
     pub fn open(path: &CString, limit: usize) -> Result<Mapped, Errno> {
-        let fd = open_ro(path)?;
-        let st = rustix::fs::fstat(&fd)?;
+        Mapped::of(&open_ro(path)?, limit)
+    }
+
+    /// The file open in `fd`, mapped whole.
+    pub fn of(fd: &OwnedFd, limit: usize) -> Result<Mapped, Errno> {
+        let st = rustix::fs::fstat(fd)?;
         // mmap() of a directory says ENODEV; reading one, as kmod does, EISDIR.
         if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
             return Err(Errno::ISDIR);
@@ -107,7 +111,7 @@ impl Mapped {
         use rustix::mm::{mmap, MapFlags, ProtFlags};
         // SAFETY: a fresh private read-only mapping of a file we opened;
         // it is only read through `bytes` and unmapped on drop.
-        let ptr = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &fd, 0)? };
+        let ptr = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, fd, 0)? };
         Ok(Mapped { ptr, len })
     }
 
