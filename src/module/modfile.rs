@@ -79,18 +79,19 @@ pub fn modinfo_strings(modinfo: &[u8]) -> impl Iterator<Item = &[u8]> {
     modinfo.split(|&c| c == 0).filter(|s| !s.is_empty())
 }
 
-/// A module image: the file mapped, or its decompression.
-pub enum Image {
-    Mapped(Mapped),
-    Owned(Vec<u8>),
+/// A module image: the file mapped, or (when `mapped` is empty) the bytes
+/// read or decompressed.
+pub struct Image {
+    mapped: Mapped,
+    owned: Vec<u8>,
 }
 
 impl std::ops::Deref for Image {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match self {
-            Image::Mapped(m) => m.bytes(),
-            Image::Owned(v) => v,
+        match self.mapped.bytes() {
+            [] => &self.owned,
+            m => m,
         }
     }
 }
@@ -102,16 +103,15 @@ impl std::ops::Deref for Image {
 /// 0) is read.
 pub fn load(path: &[u8]) -> Result<Image, Error> {
     let fd = open_module(path)?;
-    let data = match Mapped::of(&fd, MAX_MODULE) {
-        Ok(m) if !m.bytes().is_empty() => Image::Mapped(m),
-        Err(Errno::FBIG) => return Err(Error::errno(LOAD, &[path], Errno::FBIG)),
-        _ => Image::Owned(read_module(&fd, path)?),
-    };
-    match compression(&data) {
-        None => Ok(data),
-        Some(format) => crate::module::decompress::decompress(format, &data)
-            .map(Image::Owned)
-            .map_err(|what| Error::new(DECOMPRESS, &[format.as_bytes(), path, what.as_bytes()])),
+    let mapped = Mapped::of(&fd, MAX_MODULE).map_err(|errno| Error::errno(LOAD, &[path], errno))?;
+    let owned = if mapped.bytes().is_empty() { read_module(&fd, path)? } else { Vec::new() };
+    let image = Image { mapped, owned };
+    match compression(&image) {
+        None => Ok(image),
+        Some(format) => match crate::module::decompress::decompress(format, &image) {
+            Ok(owned) => Ok(Image { mapped: Mapped::empty(), owned }),
+            Err(what) => Err(Error::new(DECOMPRESS, &[format.as_bytes(), path, what.as_bytes()])),
+        },
     }
 }
 

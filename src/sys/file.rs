@@ -94,6 +94,11 @@ impl Mapped {
         Mapped::of(&open_ro(path)?, limit)
     }
 
+    /// A mapping of nothing.
+    pub fn empty() -> Mapped {
+        Mapped { ptr: core::ptr::null_mut(), len: 0 }
+    }
+
     /// The file open in `fd`, mapped whole.
     pub fn of(fd: &OwnedFd, limit: usize) -> Result<Mapped, Errno> {
         let st = rustix::fs::fstat(fd)?;
@@ -106,7 +111,7 @@ impl Mapped {
             return Err(Errno::FBIG);
         }
         if len == 0 {
-            return Ok(Mapped { ptr: core::ptr::null_mut(), len });
+            return Ok(Mapped::empty());
         }
         use rustix::mm::{mmap, MapFlags, ProtFlags};
         // SAFETY: a fresh private read-only mapping of a file we opened;
