@@ -41,6 +41,12 @@ fn gzip_header(d: &[u8]) -> Res<usize> {
         }
     }
     if flags & 2 != 0 {
+        // FHCRC: the low 16 bits of the CRC32 of the header before it,
+        // which zlib (kmod's decoder) checks.
+        let x = d.get(p..p + 2).ok_or(Corrupt)?;
+        if u16::from_le_bytes([x[0], x[1]]) != crc32(&d[..p]) as u16 {
+            return Err(Corrupt);
+        }
         p += 2;
     }
     if p > d.len() {
