@@ -109,8 +109,8 @@ fn inflate(data: &[u8], out: &mut Output) -> Res<usize> {
                 2 => dynamic(&mut bits, &mut lit, &mut lens)?,
                 _ => return Err(Corrupt),
             };
-            lit.build(&lens[..nlit], Partial::Single)?;
-            dist.build(&lens[nlit..nlit + 32], Partial::Single)?;
+            lit.build(&lens[..nlit])?;
+            dist.build(&lens[nlit..nlit + 32])?;
             codes(&mut bits, out, &lit, &dist)?;
         }
         if header & 1 != 0 {
@@ -258,27 +258,21 @@ struct Huffman {
     symbols: [u16; 288],
 }
 
-/// Whether a code that leaves part of the code space unused is accepted.
-#[derive(PartialEq, Clone, Copy)]
-enum Partial {
-    /// Never: the code length code must be complete.
-    Refused,
-    /// When it has no code or one code of one bit, as zlib's
-    /// inflate_table() accepts for the literal/length and distance codes (a
-    /// block without back-references needs at most one distance code).
-    Single,
-}
-
 impl Huffman {
     fn new() -> Self {
         Huffman { fast: [0; 1 << FAST], count: [0; 16], symbols: [0; 288] }
     }
 
     /// The code of `lens` (each at most 15, the code length alphabet's
-    /// range; at most 288 of them), checked as zlib checks it:
-    /// over-subscribed (more codes than the lengths allow) is refused, and
-    /// incomplete too but for `Partial::Single`.
-    fn build(&mut self, lens: &[u8], partial: Partial) -> Res<()> {
+    /// range; at most 288 of them), checked as zlib's inflate_table()
+    /// checks it: over-subscribed (more codes than the lengths allow) is
+    /// refused, and so is incomplete (part of the code space unused) but
+    /// for no code or a single 1-bit code: a block without back-references
+    /// needs at most one distance code. zlib refuses those for the code
+    /// length code too, but a block with one fails anyway: it starts with a
+    /// repeat of nothing, or all its lengths are the same, which makes a
+    /// literal/length code that is over-subscribed, incomplete or empty.
+    fn build(&mut self, lens: &[u8]) -> Res<()> {
         self.count = [0; 16];
         for &l in lens {
             self.count[usize::from(l & 15)] += 1;
@@ -294,7 +288,7 @@ impl Huffman {
             offs[len + 1] = offs[len] + self.count[len];
         }
         // offs[16] is the number of codes.
-        if left > 0 && (partial == Partial::Refused || offs[16] != self.count[1]) {
+        if left > 0 && offs[16] != self.count[1] {
             return Err(Corrupt);
         }
         for (sym, &l) in lens.iter().enumerate() {
@@ -488,7 +482,7 @@ fn dynamic(bits: &mut Bits, lit: &mut Huffman, lens: &mut [u8; 288 + 32]) -> Res
     for &i in &CL_ORDER[..ncl] {
         cl[usize::from(i)] = bits.bits(3)? as u8;
     }
-    lit.build(&cl, Partial::Refused)?;
+    lit.build(&cl)?;
     let all = &mut lens[..nlit + ndist];
     let mut i = 0;
     while i < all.len() {
@@ -509,9 +503,8 @@ fn dynamic(bits: &mut Bits, lit: &mut Huffman, lens: &mut [u8; 288 + 32]) -> Res
         all.get_mut(i..i + n as usize).ok_or(Corrupt)?.fill(len);
         i += n as usize;
     }
-    // Without a code for end-of-block the block could not end.
-    if lens[256] == 0 {
-        return Err(Corrupt);
-    }
+    // A code without end-of-block (which zlib refuses here) needs no
+    // check: its block cannot end, so the stream fails where it does.
     Ok(nlit)
 }
+
