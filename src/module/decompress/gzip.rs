@@ -508,3 +508,521 @@ fn dynamic(bits: &mut Bits, lit: &mut Huffman, lens: &mut [u8; 288 + 32]) -> Res
     Ok(nlit)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deflate stream written by hand, bit by bit, each byte from its
+    /// least significant bit (RFC 1951 3.1.1).
+    #[derive(Default)]
+    struct Writer {
+        bytes: Vec<u8>,
+        bits: usize,
+    }
+
+    impl Writer {
+        /// `n` bits of `v`, the lowest first (header fields, extra bits).
+        fn put(&mut self, v: u32, n: u32) -> &mut Self {
+            for i in 0..n {
+                if self.bits.is_multiple_of(8) {
+                    self.bytes.push(0);
+                }
+                *self.bytes.last_mut().unwrap() |= ((v >> i & 1) as u8) << (self.bits % 8);
+                self.bits += 1;
+            }
+            self
+        }
+
+        /// A Huffman code, its most significant bit first.
+        fn code(&mut self, c: Code) -> &mut Self {
+            for i in (0..c.len).rev() {
+                self.put(c.bits >> i, 1);
+            }
+            self
+        }
+
+        /// Whole bytes, from the next byte boundary (a stored block's).
+        fn raw(&mut self, b: &[u8]) -> &mut Self {
+            self.bits = self.bytes.len() * 8;
+            self.bytes.extend_from_slice(b);
+            self.bits += b.len() * 8;
+            self
+        }
+    }
+
+    /// A Huffman code: its bits, `len` of them.
+    #[derive(Clone, Copy)]
+    struct Code {
+        bits: u32,
+        len: u32,
+    }
+
+    /// The canonical codes of `lens` (RFC 1951 3.2.2), per symbol.
+    fn canonical(lens: &[u8]) -> Vec<Code> {
+        let mut count = [0u32; 16];
+        for &l in lens {
+            count[l as usize] += 1;
+        }
+        count[0] = 0;
+        let mut next = [0u32; 16];
+        for len in 1..16 {
+            next[len] = (next[len - 1] + count[len - 1]) << 1;
+        }
+        lens.iter()
+            .map(|&l| {
+                let bits = next[l as usize];
+                next[l as usize] += 1;
+                Code { bits, len: u32::from(l) }
+            })
+            .collect()
+    }
+
+    /// The fixed codes (RFC 1951 3.2.6).
+    struct Fixed {
+        lit: Vec<Code>,
+        dist: Vec<Code>,
+    }
+
+    fn fixed_codes() -> Fixed {
+        let mut lens = [0u8; 320];
+        let nlit = fixed(&mut lens);
+        Fixed { lit: canonical(&lens[..nlit]), dist: canonical(&lens[nlit..]) }
+    }
+
+    /// A gzip member around `deflate`, with the trailer of `payload`.
+    fn member(deflate: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut m = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+        m.extend_from_slice(deflate);
+        m.extend_from_slice(&crc32(payload).to_le_bytes());
+        m.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        m
+    }
+
+    /// A final fixed block: `lits` literals, then a back-reference of
+    /// `len` (3..=10: symbols 257..=264) at `dist` (1..=4: symbols 0..=3),
+    /// then end-of-block.
+    fn fixed_block(lits: &[u8], len: u32, dist: u32) -> Vec<u8> {
+        let Fixed { lit, dist: d } = fixed_codes();
+        let mut w = Writer::default();
+        w.put(1, 1).put(1, 2);
+        for &b in lits {
+            w.code(lit[b as usize]);
+        }
+        w.code(lit[(254 + len) as usize]).code(d[(dist - 1) as usize]);
+        w.code(lit[256]);
+        w.bytes
+    }
+
+    fn gunzip(data: &[u8]) -> Result<Vec<u8>, &'static str> {
+        decode(data)
+    }
+
+    #[test]
+    fn stored_fixed_and_overlapping_copies() {
+        // "ab" then 8 bytes from 2 back: the copy overlaps what it writes.
+        let want = b"ababababab";
+        assert_eq!(gunzip(&member(&fixed_block(b"ab", 8, 2), want)).as_deref(), Ok(&want[..]));
+        // A stored block after a fixed one that ends mid-byte, then an
+        // empty final stored block.
+        let lit = fixed_codes().lit;
+        let mut w = Writer::default();
+        w.put(0, 1).put(1, 2).code(lit[b'x' as usize]).code(lit[256]);
+        w.put(0, 1).put(0, 2).raw(&[5, 0, !5, 0xff]).raw(b"hello");
+        w.put(1, 1).put(0, 2).raw(&[0, 0, 0xff, 0xff]);
+        assert_eq!(gunzip(&member(&w.bytes, b"xhello")).as_deref(), Ok(&b"xhello"[..]));
+    }
+
+    #[test]
+    fn stored_length_must_match_its_complement() {
+        let good = member(&Writer::default().put(1, 1).put(0, 2).raw(&[2, 0, !2, 0xff]).raw(b"hi").bytes, b"hi");
+        assert_eq!(gunzip(&good).as_deref(), Ok(&b"hi"[..]));
+        let bad = member(&Writer::default().put(1, 1).put(0, 2).raw(&[2, 0, !3, 0xff]).raw(b"hi").bytes, b"hi");
+        assert_eq!(gunzip(&bad), Err(CORRUPT));
+        // LEN past the end of the input.
+        let long = member(&Writer::default().put(1, 1).put(0, 2).raw(&[200, 0, !200, 0xff]).raw(b"hi").bytes, b"hi");
+        assert_eq!(gunzip(&long), Err(CORRUPT));
+    }
+
+    #[test]
+    fn block_type_3_is_refused() {
+        assert_eq!(gunzip(&member(&Writer::default().put(1, 1).put(3, 2).put(0, 13).bytes, b"")), Err(CORRUPT));
+    }
+
+    #[test]
+    fn distance_reaches_back_only_into_its_member() {
+        assert_eq!(gunzip(&member(&fixed_block(b"a", 3, 1), b"aaaa")).as_deref(), Ok(&b"aaaa"[..]));
+        assert_eq!(gunzip(&member(&fixed_block(b"a", 3, 2), b"aaaa")), Err(CORRUPT));
+        // The first member's output is not the second one's window.
+        let first = member(&fixed_block(b"ab", 3, 1), b"abbbb");
+        let second = member(&fixed_block(b"", 3, 2), b"bbb");
+        assert_eq!(gunzip(&[&first[..], &first].concat()).as_deref(), Ok(&b"abbbbabbbb"[..]));
+        assert_eq!(gunzip(&[&first[..], &second].concat()), Err(CORRUPT));
+    }
+
+    #[test]
+    fn fixed_code_symbols_without_meaning_are_refused() {
+        let Fixed { lit, dist } = fixed_codes();
+        // Length symbol 285 (258 bytes) at distance 1, then 286, 287;
+        // distance symbols 29 (at 24577 + extra) and 30, 31.
+        let block = |sym: usize, dsym: usize, extra: u32| {
+            let mut w = Writer::default();
+            w.put(1, 1).put(1, 2).code(lit[b'z' as usize]).code(lit[sym]);
+            w.code(dist[dsym]).put(0, extra).code(lit[256]);
+            w.bytes
+        };
+        let run = vec![b'z'; 259];
+        assert_eq!(gunzip(&member(&block(285, 0, 0), &run)).as_deref(), Ok(&run[..]));
+        for sym in [286, 287] {
+            assert_eq!(gunzip(&member(&block(sym, 0, 0), &run)), Err(CORRUPT), "symbol {sym}");
+        }
+        // Distance 29 is a sound code, only too far back here.
+        assert_eq!(gunzip(&member(&block(285, 29, 13), &run)), Err(CORRUPT));
+        for dsym in [30, 31] {
+            assert_eq!(gunzip(&member(&block(285, dsym, 13), &run)), Err(CORRUPT), "distance {dsym}");
+        }
+    }
+
+    /// The code length code used by `dynamic_block` unless a test gives
+    /// its own: 13 codes of 4 bits and 6 of 5, complete.
+    const CL: [u8; 19] = [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5];
+
+    /// A final dynamic block (RFC 1951 3.2.7) with `nlit` and `ndist`
+    /// lengths: `cl` the code length code's lengths; `lens` the code length
+    /// symbols, each of 16, 17 and 18 followed by its extra bits' value;
+    /// `body` the symbols of the literal/length code these give, each
+    /// length symbol followed by its distance symbol (both without extra
+    /// bits); then end-of-block.
+    fn dynamic_block(nlit: u32, ndist: u32, cl: &[u8; 19], lens: &[u32], body: &[u32]) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.put(1, 1).put(2, 2).put(nlit - 257, 5).put(ndist - 1, 5).put(15, 4);
+        for i in CL_ORDER {
+            w.put(u32::from(cl[i as usize]), 3);
+        }
+        let clc = canonical(cl);
+        let mut all = Vec::new();
+        let mut ops = lens.iter();
+        while let Some(&sym) = ops.next() {
+            w.code(clc[sym as usize]);
+            if sym < 16 {
+                all.push(sym as u8);
+                continue;
+            }
+            let extra = *ops.next().unwrap();
+            let (base, bits) = [(3, 2), (3, 3), (11, 7)][sym as usize - 16];
+            w.put(extra, bits);
+            let len = if sym == 16 { *all.last().unwrap_or(&0) } else { 0 };
+            all.extend(std::iter::repeat_n(len, (base + extra) as usize));
+        }
+        all.resize((nlit + ndist) as usize, 0);
+        let lit = canonical(&all[..nlit as usize]);
+        let dist = canonical(&all[nlit as usize..]);
+        let mut syms = body.iter();
+        while let Some(&sym) = syms.next() {
+            w.code(lit[sym as usize]);
+            if sym > 256 {
+                w.code(dist[*syms.next().unwrap() as usize]);
+            }
+        }
+        w.code(lit[256]);
+        w.bytes
+    }
+
+    /// Literal/length lengths: 97 zeros, 'a' and 'b' 2 bits, 157 zeros
+    /// (138 + 19), end-of-block and symbol 257 (length 3) 2 bits.
+    fn abc_lens() -> Vec<u32> {
+        vec![18, 86, 2, 2, 18, 127, 18, 8, 2, 2]
+    }
+
+    #[test]
+    fn dynamic_block_with_repeats_across_the_two_codes() {
+        // Distance lengths: 16 (repeat 5) after 257's 2 gives distance
+        // codes 0..=3 2 bits: the repeat crosses into the distance code.
+        let mut lens = abc_lens();
+        lens.pop();
+        lens.extend([16, 2]);
+        let body = [97, 98, 257, 1];
+        let block = |lens: &[u32]| gunzip(&member(&dynamic_block(258, 4, &CL, lens, &body), b"ababa"));
+        assert_eq!(block(&lens).as_deref(), Ok(&b"ababa"[..]));
+        // A repeat before any length: in place of 3 of the first zeros.
+        let mut first = lens.clone();
+        first[1] = 83;
+        assert_eq!(block(&[&[17, 0], &first[..]].concat()).as_deref(), Ok(&b"ababa"[..]));
+        assert_eq!(block(&[&[16, 0], &first[..]].concat()), Err(CORRUPT));
+        // A repeat past the last length, even of zeros.
+        let ends = |zeros| {
+            let lens = [&abc_lens()[..], &[1, 1, 17, zeros]].concat();
+            gunzip(&member(&dynamic_block(258, 5, &CL, &lens, &[97, 98]), b"ab"))
+        };
+        assert_eq!(ends(0).as_deref(), Ok(&b"ab"[..]));
+        assert_eq!(ends(1), Err(CORRUPT));
+    }
+
+    #[test]
+    fn code_counts_past_the_alphabets_are_refused() {
+        // 286 literal/length and 30 distance lengths: the most there are.
+        let mut lens = abc_lens();
+        lens.extend([18, 17, 1, 1, 18, 17]);
+        let body = [97, 257, 0];
+        let ok = dynamic_block(286, 30, &CL, &lens, &body);
+        assert_eq!(gunzip(&member(&ok, b"aaaa")).as_deref(), Ok(&b"aaaa"[..]));
+        lens.push(0);
+        assert_eq!(gunzip(&member(&dynamic_block(287, 30, &CL, &lens, &body), b"aaaa")), Err(CORRUPT));
+        assert_eq!(gunzip(&member(&dynamic_block(286, 31, &CL, &lens, &body), b"aaaa")), Err(CORRUPT));
+    }
+
+    #[test]
+    fn over_subscribed_and_incomplete_codes_are_refused() {
+        let block = |cl: &[u8; 19], ndist: u32, lens: &[u32], body: &[u32], want: &[u8]| {
+            gunzip(&member(&dynamic_block(258, ndist, cl, lens, body), want))
+        };
+        let abc = abc_lens();
+        // Distance code: one 1-bit code, as zlib accepts; two 1-bit codes
+        // and a 2-bit one (over-subscribed); one 2-bit code (incomplete).
+        assert_eq!(block(&CL, 2, &[&abc[..], &[1, 0]].concat(), &[97, 98], b"ab").as_deref(), Ok(&b"ab"[..]));
+        assert_eq!(block(&CL, 3, &[&abc[..], &[1, 1, 2]].concat(), &[97, 98], b"ab"), Err(CORRUPT));
+        assert_eq!(block(&CL, 2, &[&abc[..], &[2, 0]].concat(), &[97, 98], b"ab"), Err(CORRUPT));
+        // Literal/length code: 'b' (at 3) made 1 bit (over-subscribed) or
+        // gone (incomplete).
+        let mut lens = [&abc[..], &[1, 1]].concat();
+        assert_eq!(block(&CL, 2, &lens, &[97], b"a").as_deref(), Ok(&b"a"[..]));
+        lens[3] = 1;
+        assert_eq!(block(&CL, 2, &lens, &[97], b"a"), Err(CORRUPT));
+        lens[3] = 0;
+        assert_eq!(block(&CL, 2, &lens, &[97], b"a"), Err(CORRUPT));
+        // The code length code must be complete: without its symbol 15,
+        // which no length here uses, it is not.
+        let mut cl = CL;
+        cl[15] = 0;
+        assert_eq!(block(&cl, 2, &[&abc[..], &[1, 1]].concat(), &[97, 98], b"ab"), Err(CORRUPT));
+    }
+
+    #[test]
+    fn lone_codes_as_zlib_takes_them() {
+        // No distance code at all: a block of literals; a back-reference
+        // in it has no distance code to give.
+        let lens = [&abc_lens()[..], &[0]].concat();
+        assert_eq!(gunzip(&member(&dynamic_block(258, 1, &CL, &lens, &[97, 98]), b"ab")).as_deref(), Ok(&b"ab"[..]));
+        assert_eq!(gunzip(&member(&dynamic_block(258, 1, &CL, &lens, &[97, 257, 0]), b"aaaa")), Err(CORRUPT));
+        // A literal/length code of end-of-block alone, one bit long.
+        let eob = [18, 127, 18, 107, 1, 0];
+        assert_eq!(gunzip(&member(&dynamic_block(257, 1, &CL, &eob, &[]), b"")).as_deref(), Ok(&b""[..]));
+        // Without end-of-block, a block cannot end.
+        let none = [18, 127, 18, 107, 0, 1, 1];
+        assert_eq!(gunzip(&member(&dynamic_block(258, 1, &CL, &none, &[]), b"")), Err(CORRUPT));
+    }
+
+    /// A member and what it decodes to.
+    struct Sample {
+        payload: Vec<u8>,
+        member: Vec<u8>,
+    }
+
+    /// A member whose blocks are fixed (not final), stored (not final) and
+    /// dynamic, with all the header fields.
+    fn every_kind() -> Sample {
+        let Fixed { lit, dist } = fixed_codes();
+        let mut w = Writer::default();
+        w.put(0, 1).put(1, 2).code(lit[b'a' as usize]).code(lit[258]).code(dist[0]).code(lit[256]);
+        w.put(0, 1).put(0, 2).raw(&[3, 0, !3, 0xff]).raw(b"bab");
+        let tail = dynamic_block(258, 4, &CL, &[&abc_lens()[..9], &[16, 2]].concat(), &[98, 257, 3]);
+        let mut deflate = w.bytes;
+        deflate.extend_from_slice(&tail);
+        // "a" and 4 from 1 back; "bab"; "b" and 3 from 4 back.
+        let payload = b"aaaaababbbab".to_vec();
+        let mut m = vec![0x1f, 0x8b, 8, 4 | 8 | 16 | 2, 1, 2, 3, 4, 0, 3, 3, 0, b'x', b'y', b'z'];
+        m.extend_from_slice(b"name\0comment\0");
+        let hcrc = crc32(&m) as u16;
+        m.extend_from_slice(&hcrc.to_le_bytes());
+        m.extend_from_slice(&deflate);
+        m.extend_from_slice(&crc32(&payload).to_le_bytes());
+        m.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        Sample { payload, member: m }
+    }
+
+    #[test]
+    fn header_fields_and_header_crc() {
+        let Sample { payload, member: m } = every_kind();
+        assert_eq!(gunzip(&m).as_deref(), Ok(&payload[..]));
+        // The header CRC covers every header byte before it.
+        for at in [4, 10, 13, 20, 27, 28, 29] {
+            let mut bad = m.clone();
+            bad[at] ^= 1;
+            assert_eq!(gunzip(&bad), Err(CORRUPT), "header byte {at}");
+        }
+        // Without FHCRC the same bytes are an extra field, a name and a
+        // comment, and MTIME is not checked.
+        let mut plain = [&m[..28], &m[30..]].concat();
+        plain[3] = 4 | 8 | 16;
+        plain[4] ^= 1;
+        assert_eq!(gunzip(&plain).as_deref(), Ok(&payload[..]));
+        // A reserved flag, another method, an extra field past the end.
+        for (at, v) in [(3, 0x20), (3, 0x80), (2, 1), (10, 0xf0)] {
+            let mut bad = plain.clone();
+            bad[at] ^= v;
+            assert_eq!(gunzip(&bad), Err(CORRUPT), "byte {at} ^ {v}");
+        }
+    }
+
+    #[test]
+    fn trailer_checks_crc_and_length() {
+        let Sample { payload, member: m } = every_kind();
+        let n = m.len();
+        assert_eq!(gunzip(&m).as_deref(), Ok(&payload[..]));
+        for at in [n - 8, n - 5, n - 4, n - 1] {
+            let mut bad = m.clone();
+            bad[at] ^= 0x10;
+            assert_eq!(gunzip(&bad), Err(CORRUPT), "trailer byte {}", at + 8 - n);
+        }
+    }
+
+    #[test]
+    fn members_empty_several_and_what_follows() {
+        let Sample { payload, member: m } = every_kind();
+        // An empty member: one final fixed block of end-of-block alone.
+        let empty = member(&[3, 0], b"");
+        assert_eq!(gunzip(&empty).as_deref(), Ok(&b""[..]));
+        let three = [&m[..], &empty, &m].concat();
+        assert_eq!(gunzip(&three), Ok([&payload[..], &payload].concat()));
+        // As zlib: what is not a member after one is ignored; what starts
+        // like one must be one.
+        assert_eq!(gunzip(&[&m[..], b"\0junk"].concat()).as_deref(), Ok(&payload[..]));
+        assert_eq!(gunzip(&[&m[..], &[0x1f]].concat()).as_deref(), Ok(&payload[..]));
+        assert_eq!(gunzip(&[&m[..], &[0x1f, 0x8b]].concat()), Err(CORRUPT));
+        assert_eq!(gunzip(&[&m[..], &empty[..12]].concat()), Err(CORRUPT));
+        assert_eq!(gunzip(b""), Err(CORRUPT));
+    }
+
+    #[test]
+    fn every_cut_is_refused() {
+        let m = every_kind().member;
+        for cut in 0..m.len() {
+            assert_eq!(gunzip(&m[..cut]), Err(CORRUPT), "cut at {cut} of {}", m.len());
+        }
+        // Also with the trailer whole but the stream short of its end: the
+        // decoder must not take the trailer for the rest of the stream.
+        let body = &m[30..m.len() - 8];
+        for cut in 0..body.len() {
+            let short = [&m[..30], &body[..cut], &m[m.len() - 8..]].concat();
+            assert_eq!(gunzip(&short), Err(CORRUPT), "stream cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn every_flipped_bit_is_refused_or_harmless() {
+        // The header CRC covers MTIME, XFL and OS here: the only bits no
+        // check covers are the padding before the stored block and after
+        // the last block (RFC 1951 3.2.4, 3.2.3), 7 of each, and those
+        // must leave the output as it was.
+        let Sample { payload, member: m } = every_kind();
+        let mut harmless = 0;
+        for bit in 0..m.len() * 8 {
+            let mut bad = m.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            if let Ok(out) = gunzip(&bad) {
+                assert_eq!(out, payload, "bit {bit}");
+                harmless += 1;
+            }
+        }
+        assert_eq!(harmless, 14);
+    }
+
+    #[test]
+    fn the_host_gzip_at_every_level() {
+        // The host's gzip at each level, from text and from binary data.
+        let mut data = Vec::new();
+        for i in 0u32..20000 {
+            data.extend_from_slice(format!("{} modbox {}\n", i % 97, i.wrapping_mul(2654435761) >> 20).as_bytes());
+            data.push((i.wrapping_mul(40503) >> 7) as u8);
+        }
+        let dir = std::env::temp_dir().join(format!("modbox-gzip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("data");
+        std::fs::write(&input, &data).unwrap();
+        for level in 1..=9 {
+            let out = std::process::Command::new("gzip").arg(format!("-{level}")).arg("-nc").arg(&input).output();
+            let Ok(out) = out else {
+                eprintln!("gzip is not installed: skipping");
+                break;
+            };
+            assert!(out.status.success());
+            assert_eq!(gunzip(&out.stdout), Ok(data.clone()), "gzip -{level}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn codes_as_zlib_checks_them() {
+        let build = |lens: &[u8]| Huffman::new().build(lens);
+        // Complete codes.
+        for lens in [
+            &[1, 1][..],
+            &[1, 2, 2],
+            &[2, 2, 2, 2],
+            &[0, 3, 3, 2, 2, 2, 0],
+            &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15],
+        ] {
+            assert_eq!(build(lens), Ok(()), "{lens:?}");
+        }
+        // No code, or a single 1-bit one.
+        for lens in [&[][..], &[0, 0, 0], &[0, 1, 0]] {
+            assert_eq!(build(lens), Ok(()), "{lens:?}");
+        }
+        // Over-subscribed, then incomplete.
+        for lens in
+            [&[1, 1, 1][..], &[1, 2, 2, 3], &[2; 5], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15, 15]]
+        {
+            assert_eq!(build(lens), Err(Corrupt), "{lens:?}");
+        }
+        for lens in [&[2][..], &[1, 2], &[2, 2, 2], &[15, 15], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]] {
+            assert_eq!(build(lens), Err(Corrupt), "{lens:?}");
+        }
+    }
+
+    #[test]
+    fn lengths_and_distances_of_rfc_1951_3_2_5() {
+        // Each symbol's base and number of extra bits, the extra bits all
+        // ones.
+        let lengths = [
+            3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
+            227, 258,
+        ];
+        let len_extra = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+        let dists = [
+            1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
+            4097, 6145, 8193, 12289, 16385, 24577,
+        ];
+        let all_ones = [0xffu8; 16];
+        // The value of `sym`, and checks that it took `extra` bits.
+        let value = |f: &dyn Fn(u32, &mut Bits) -> Res<usize>, sym: u32, extra: u32| {
+            let mut b = Bits { data: &all_ones, pos: 0, buf: 0, cnt: 0 };
+            b.refill().unwrap();
+            let v = f(sym, &mut b);
+            assert!(v.is_err() || b.cnt == 56 - extra, "symbol {sym}");
+            v
+        };
+        for (i, (&base, &extra)) in lengths.iter().zip(&len_extra).enumerate() {
+            assert_eq!(value(&length, 257 + i as u32, extra), Ok(base + (1 << extra) - 1), "length {}", 257 + i);
+        }
+        for (i, &base) in dists.iter().enumerate() {
+            let extra = if i < 4 { 0 } else { i as u32 / 2 - 1 };
+            assert_eq!(value(&distance, i as u32, extra), Ok(base + (1 << extra) - 1), "distance {i}");
+        }
+        for sym in [286, 287] {
+            assert_eq!(value(&length, sym, 0), Err(Corrupt));
+        }
+        for sym in [30, 31] {
+            assert_eq!(value(&distance, sym, 0), Err(Corrupt));
+        }
+    }
+
+    #[test]
+    fn zeros_past_the_end_are_not_input() {
+        // 'a' has the code 0: the zero bits a decoder might make up past
+        // the end would each be an 'a', up to 256 MiB. Cut after 'a' 'a'.
+        let lens = [&abc_lens()[..], &[1, 1]].concat();
+        let block = dynamic_block(258, 2, &CL, &lens, &[97, 97]);
+        let whole = member(&block, b"aa");
+        assert_eq!(gunzip(&whole).as_deref(), Ok(&b"aa"[..]));
+        assert_eq!(gunzip(&whole[..whole.len() - 9]), Err(CORRUPT));
+    }
+}
