@@ -155,12 +155,21 @@ impl Output {
             return Err(Corrupt);
         }
         self.room(len)?;
-        let w = &mut self.buf[self.pos - dist..self.pos + len];
-        if dist >= len {
-            w.copy_within(..len, dist);
+        let from = self.pos - dist;
+        // Most copies are short: 8 bytes at a time, without a call, when
+        // each 8 come from bytes already written (dist ≥ 8) and the buffer
+        // has room for the last 8 (what they write past `len` is written
+        // again later). Otherwise byte by byte, which repeats the last
+        // `dist` bytes when the copy overlaps what it writes.
+        if dist >= 8 && self.pos + len + 8 <= self.buf.len() {
+            let mut i = 0;
+            while i < len {
+                let chunk = *self.buf[from + i..].first_chunk::<8>().ok_or(Corrupt)?;
+                *self.buf[self.pos + i..].first_chunk_mut::<8>().ok_or(Corrupt)? = chunk;
+                i += 8;
+            }
         } else {
-            // Byte by byte: the copy overlaps what it writes and repeats
-            // the last `dist` bytes.
+            let w = &mut self.buf[from..self.pos + len];
             for i in 0..len {
                 w[dist + i] = w[i];
             }
@@ -630,6 +639,31 @@ mod tests {
         w.put(0, 1).put(0, 2).raw(&[5, 0, !5, 0xff]).raw(b"hello");
         w.put(1, 1).put(0, 2).raw(&[0, 0, 0xff, 0xff]);
         assert_eq!(gunzip(&member(&w.bytes, b"xhello")).as_deref(), Ok(&b"xhello"[..]));
+        // 12 bytes from 10 back (length symbol 265 and 1 extra bit,
+        // distance symbol 6 and 2): 8 at a time, the second 8 writing past
+        // the copy, where "XYZ" then goes.
+        let Fixed { lit, dist } = fixed_codes();
+        let mut w = Writer::default();
+        w.put(1, 1).put(1, 2);
+        for &b in b"abcdefghij" {
+            w.code(lit[b as usize]);
+        }
+        w.code(lit[265]).put(1, 1).code(dist[6]).put(1, 2);
+        for &b in b"XYZ" {
+            w.code(lit[b as usize]);
+        }
+        w.code(lit[256]);
+        let want = b"abcdefghijabcdefghijabXYZ";
+        assert_eq!(gunzip(&member(&w.bytes, want)).as_deref(), Ok(&want[..]));
+        // 7 from 5 back (symbol 4 and 1 extra bit): too close for 8 at a
+        // time.
+        let mut w = Writer::default();
+        w.put(1, 1).put(1, 2);
+        for &b in b"abcde" {
+            w.code(lit[b as usize]);
+        }
+        w.code(lit[261]).code(dist[4]).put(0, 1).code(lit[256]);
+        assert_eq!(gunzip(&member(&w.bytes, b"abcdeabcdeab")).as_deref(), Ok(&b"abcdeabcdeab"[..]));
     }
 
     #[test]
