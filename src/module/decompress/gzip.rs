@@ -169,6 +169,7 @@ impl Output {
                 i += 8;
             }
         } else {
+            // room() made pos + len ≤ the buffer's length.
             let w = &mut self.buf[from..self.pos + len];
             for i in 0..len {
                 w[dist + i] = w[i];
@@ -381,7 +382,7 @@ impl Huffman {
 }
 
 /// The literals and back-references of a Huffman-coded block, up to its
-/// end-of-block code.
+/// end-of-block code. (Out of line: inlined into inflate() it is bigger.)
 #[inline(never)]
 fn codes(bits: &mut Bits, out: &mut Output, lit: &Huffman, dist: &Huffman) -> Res<()> {
     loop {
