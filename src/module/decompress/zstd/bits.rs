@@ -6,8 +6,8 @@ use super::super::CORRUPT;
 /// Eight bytes of `s` from `i`, little-endian, with zeros past its end.
 #[inline(always)]
 pub(super) fn le64(s: &[u8], i: usize) -> u64 {
-    match s.get(i..i.saturating_add(8)) {
-        Some(x) => x.iter().rev().fold(0, |v, &b| v << 8 | u64::from(b)),
+    match s.get(i..).and_then(<[u8]>::first_chunk) {
+        Some(x) => u64::from_le_bytes(*x),
         None => le64_tail(s, i),
     }
 }

@@ -133,7 +133,7 @@ impl Huffman {
         } else if self.log == 0 {
             return Err(CORRUPT); // treeless, with no tree before it in the frame
         }
-        buf.clear();
+        // Every byte is decoded over: no need to clear what was there.
         buf.resize(regen, 0);
         if format == 0 {
             self.stream(src.get(at..).ok_or(CORRUPT)?, end - at, buf)?;

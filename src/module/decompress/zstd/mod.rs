@@ -120,12 +120,13 @@ impl Output {
 /// input goes on.
 fn frame(st: &mut State, data: &[u8], at: usize, out: &mut Output) -> Result<usize, &'static str> {
     let h = Header::read(data, at)?;
+    let block_max = h.window.min(BLOCK_MAX as u64) as usize;
     if out.buf.is_empty() {
-        // The content size, when the header has it, is a good first guess.
-        let hint = h.content_size.map_or(data.len().saturating_mul(4), |n| n as usize);
+        // The content size is a good first guess, and without it the most
+        // the blocks can make: the output seldom has to grow.
+        let hint = h.content_size.map_or_else(|| most(data, at + h.len, block_max), |n| n as usize);
         out.buf = vec![0u8; believable(hint, data.len(), 32 << 10)];
     }
-    let block_max = h.window.min(BLOCK_MAX as u64) as usize;
     st.huffman.log = 0;
     st.sequences.ready = Ready::No;
     st.sequences.repeat = [1, 4, 8];
@@ -150,6 +151,21 @@ fn frame(st: &mut State, data: &[u8], at: usize, out: &mut Output) -> Result<usi
         at += 4;
     }
     Ok(at)
+}
+
+/// The most the blocks from `data[at]` on can make, from their headers:
+/// RLE and raw blocks their size, compressed ones the largest.
+fn most(data: &[u8], mut at: usize, block_max: usize) -> usize {
+    let mut n = 0usize;
+    while let Ok(b) = field(data, at, 3) {
+        let (kind, size) = (b >> 1 & 3, (b >> 3) as usize);
+        n = n.saturating_add(if kind == 2 { block_max } else { size });
+        at += 3 + if kind == 1 { 1 } else { size };
+        if b & 1 != 0 {
+            break;
+        }
+    }
+    n
 }
 
 /// Decodes the block at `data[at]` whose header is `b` (§3.1.1.2), in the

@@ -31,11 +31,30 @@ pub(super) struct Window<'a> {
     pub(super) start: usize,
 }
 
+/// Copies `src` to `dst`, of the same length: short ones in at most two
+/// overlapping words, as musl's memcpy is slow to start.
+fn copy(dst: &mut [u8], src: &[u8]) {
+    let n = dst.len();
+    if n > 16 || src.len() != n {
+        dst.copy_from_slice(src);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+}
+
 impl Window<'_> {
     /// Appends `lits`.
     fn literals(&mut self, lits: &[u8]) -> Result<(), &'static str> {
         let end = self.pos + lits.len();
-        self.out.get_mut(self.pos..end).ok_or(CORRUPT)?.copy_from_slice(lits);
+        copy(self.out.get_mut(self.pos..end).ok_or(CORRUPT)?, lits);
         self.pos = end;
         Ok(())
     }
@@ -52,7 +71,8 @@ impl Window<'_> {
         while self.pos < end {
             let n = (self.pos - from).min(end - self.pos);
             // from + n <= pos and pos + n <= end <= out.len(): in bounds.
-            self.out.copy_within(from..from + n, self.pos);
+            let (done, rest) = self.out.split_at_mut(self.pos);
+            copy(&mut rest[..n], &done[from..from + n]);
             self.pos += n;
         }
         Ok(())
