@@ -110,10 +110,9 @@ impl Sequences {
             return w.literals(lits);
         }
         let mut at = at + head + 1;
+        // The modes byte's two reserved bits are not looked at, as libzstd
+        // does not (ZSTD_decodeSeqHeaders).
         let modes = src.get(at - 1).filter(|_| at <= size).ok_or(CORRUPT)?;
-        if modes & 3 != 0 {
-            return Err(CORRUPT); // reserved bits
-        }
         for (k, (t, kind)) in self.tables.iter_mut().zip(KINDS).enumerate() {
             let rest = src.get(at..size).ok_or(CORRUPT)?;
             match modes >> (6 - 2 * k) & 3 {
