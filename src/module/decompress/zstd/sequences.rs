@@ -146,20 +146,19 @@ impl Sequences {
         w: &mut Window,
     ) -> Result<&'a [u8], &'static str> {
         let [ll, of, ml] = &self.tables;
-        let mut state = [r.read(ll.log.into()), r.read(of.log.into()), r.read(ml.log.into())];
+        let mut state = fields(r, [ll.log, of.log, ml.log]);
         for i in 0..count {
             let (l, o, m) = (ll.cell(state[0]), of.cell(state[1]), ml.cell(state[2]));
             // Extra bits come in the order offset, match length, literal length.
             let offset_value = o.base + r.read(o.extra.into());
-            let match_len = m.base + r.read(m.extra.into());
-            let lit_len = (l.base + r.read(l.extra.into())) as usize;
+            let [_, more_match, more_lit] = fields(r, [0, m.extra, l.extra]);
+            let (match_len, lit_len) = (m.base + more_match, (l.base + more_lit) as usize);
             let offset = offset(&mut self.repeat, offset_value, lit_len == 0);
             // States move on after every sequence but the last, in the order
             // literal length, match length, offset.
             if i + 1 < count {
-                state[0] = u32::from(l.next) + r.read(l.bits.into());
-                state[2] = u32::from(m.next) + r.read(m.bits.into());
-                state[1] = u32::from(o.next) + r.read(o.bits.into());
+                let [dl, dm, d_o] = fields(r, [l.bits, m.bits, o.bits]);
+                state = [u32::from(l.next) + dl, u32::from(o.next) + d_o, u32::from(m.next) + dm];
             }
             if r.pos < 0 || lit_len > lits.len() {
                 return Err(CORRUPT);
@@ -171,6 +170,15 @@ impl Sequences {
         }
         Ok(lits)
     }
+}
+
+/// Three fields of `n` bits (together at most 32) read in one go, the first
+/// read being the highest: as the three reads in a row, in a third of the
+/// time.
+fn fields(r: &mut Rev, [a, b, c]: [u8; 3]) -> [u32; 3] {
+    let (b, c) = (u32::from(b), u32::from(c));
+    let v = u64::from(r.read(u32::from(a) + b + c));
+    [(v >> (b + c)) as u32, (v >> c) as u32 & ((1 << b) - 1), v as u32 & ((1 << c) - 1)]
 }
 
 /// The offset of a sequence from its Offset_Value, keeping the three repeat
