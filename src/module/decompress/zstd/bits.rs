@@ -69,10 +69,16 @@ impl<'a> Rev<'a> {
         self.at(self.pos - n as isize, n)
     }
 
+    /// Takes the next `n` bits (n <= 32), inline: for the hot loops.
     #[inline(always)]
-    pub(super) fn read(&mut self, n: u32) -> u32 {
+    pub(super) fn take(&mut self, n: u32) -> u32 {
         self.pos -= n as isize;
         self.at(self.pos, n)
+    }
+
+    /// take() out of line, for the rest.
+    pub(super) fn read(&mut self, n: u32) -> u32 {
+        self.take(n)
     }
 }
 

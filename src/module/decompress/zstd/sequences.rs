@@ -177,7 +177,7 @@ impl Sequences {
 /// time.
 fn fields(r: &mut Rev, [a, b, c]: [u8; 3]) -> [u32; 3] {
     let (b, c) = (u32::from(b), u32::from(c));
-    let v = u64::from(r.read(u32::from(a) + b + c));
+    let v = u64::from(r.take(u32::from(a) + b + c));
     [(v >> (b + c)) as u32, (v >> c) as u32 & ((1 << b) - 1), v as u32 & ((1 << c) - 1)]
 }
 
