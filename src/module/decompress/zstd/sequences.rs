@@ -160,7 +160,7 @@ impl Sequences {
                 let [dl, dm, d_o] = fields(r, [l.bits, m.bits, o.bits]);
                 state = [u32::from(l.next) + dl, u32::from(o.next) + d_o, u32::from(m.next) + dm];
             }
-            if r.pos < 0 || lit_len > lits.len() {
+            if lit_len > lits.len() {
                 return Err(CORRUPT);
             }
             let (now, rest) = lits.split_at(lit_len);
