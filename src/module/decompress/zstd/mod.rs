@@ -11,6 +11,8 @@ mod bits;
 mod fse;
 mod huffman;
 mod sequences;
+#[cfg(test)]
+mod tests;
 mod xxhash;
 
 use super::{believable, grow, BOMB, CORRUPT, MAX_OUTPUT};

@@ -59,8 +59,28 @@ mod tests {
 
     #[test]
     fn known_values() {
-        // The empty input's hash, from the xxHash specification; the others
-        // are what the reference implementation gives for these inputs.
+        // The empty input's hash, from the xxHash specification.
         assert_eq!(xxh64(b""), 0xEF46_DB37_51D8_E999);
+        // The low 32 bits zstd 1.5.4 wrote as the checksum of the bytes
+        // (7 * i + 3) % 256, for lengths on each side of the word and
+        // stripe sizes.
+        let sums = [
+            (1, 0xbc1f_4bb6),
+            (3, 0x52e5_64c9),
+            (4, 0x66ee_9fda),
+            (7, 0x59ce_60d8),
+            (8, 0xc6f9_0092),
+            (31, 0xcc4a_6119),
+            (32, 0xf790_fd97),
+            (33, 0xba58_8784),
+            (63, 0x31c7_493c),
+            (64, 0xf6ee_b01f),
+            (100, 0x170f_e531),
+            (1000, 0x33f1_a3fb),
+        ];
+        for (n, sum) in sums {
+            let d: Vec<u8> = (0..n).map(|i| (7 * i + 3) as u8).collect();
+            assert_eq!(xxh64(&d) as u32, sum, "{n} bytes");
+        }
     }
 }
