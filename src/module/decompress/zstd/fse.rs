@@ -38,6 +38,25 @@ impl Table {
     }
 }
 
+/// One value of a table description (§4.1.1), at most `remaining`: in the
+/// bits that can hold that, one fewer for the smallest values.
+fn value(r: &mut Fwd, threshold: i32, remaining: i32) -> i32 {
+    let bits = threshold.trailing_zeros() + 1;
+    let v = r.peek(bits) as i32;
+    let small = 2 * threshold - 1 - remaining;
+    if v & (threshold - 1) < small {
+        r.bit += bits as usize - 1;
+        return v & (threshold - 1);
+    }
+    r.bit += bits as usize;
+    let v = v & (2 * threshold - 1);
+    if v >= threshold {
+        v - small
+    } else {
+        v
+    }
+}
+
 /// What a table's symbols stand for.
 #[derive(Clone, Copy)]
 pub(super) enum Kind {
@@ -123,28 +142,15 @@ impl Kind {
             return Err(CORRUPT);
         }
         let mut norm = [0i16; 256];
-        // Probability points left, plus one, and the number of bits that can
-        // hold that value (one fewer for the smallest values).
+        // Probability points left, plus one, and the power of two that
+        // tells how many bits a value takes.
         let mut remaining = (1i32 << log) + 1;
         let mut threshold = 1i32 << log;
-        let mut bits = log + 1;
         let mut s = 0;
         loop {
-            let v = r.peek(bits) as i32;
-            let small = 2 * threshold - 1 - remaining;
-            let mut count = v & (threshold - 1);
-            if count < small {
-                r.bit += bits as usize - 1;
-            } else {
-                count = v & (2 * threshold - 1);
-                if count >= threshold {
-                    count -= small;
-                }
-                r.bit += bits as usize;
-            }
             // The value is the probability plus one: 0 means "less than 1",
             // which takes one point.
-            let p = count - 1;
+            let p = value(&mut r, threshold, remaining) - 1;
             remaining -= p.abs();
             norm[s & 255] = p as i16; // s <= max < 256, checked below
             s += 1;
@@ -153,7 +159,6 @@ impl Kind {
             }
             while remaining < threshold {
                 threshold >>= 1;
-                bits -= 1;
             }
             if p == 0 {
                 // Zeros repeat in 2-bit flags, a 3 meaning another flag.

@@ -129,7 +129,7 @@ impl Sequences {
         self.ready = Ready::Yes;
         let mut r = Rev::new(src.get(at..).ok_or(CORRUPT)?, size.checked_sub(at).ok_or(CORRUPT)?)?;
         let lits = self.execute(&mut r, count, lits, w)?;
-        // The stream must end exactly with the last sequence (§3.1.1.3.2.1).
+        // The stream must end exactly with the last sequence (§3.1.1.3.2).
         if r.pos != 0 {
             return Err(CORRUPT);
         }
