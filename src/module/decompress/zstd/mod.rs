@@ -2,10 +2,14 @@
 //! dictionaries, straight into the output buffer: the frame's output so far
 //! is the window that matches copy from.
 //!
-//! It takes what libzstd (kmod's decoder) takes, and follows it where the
-//! RFC leaves a choice: a frame naming a dictionary, or whose window is
-//! larger than libzstd's default limit for streaming (kmod 30 streams), is
-//! refused.
+//! Where the RFC leaves a choice it does as libzstd (kmod's decoder): a
+//! frame naming a dictionary, or whose window is larger than libzstd's
+//! default limit for streaming (kmod 30 streams), is refused; Huffman codes
+//! of 12 bits and offset codes up to 31 are taken; the reserved bits of the
+//! sequence modes byte are not looked at. Where libzstd 1.5.4 lets damage
+//! through, it does not: a Huffman or sequence stream must end exactly with
+//! its last symbol (libzstd's fast paths do not check), its last byte must
+//! hold the end mark, and an offset of 0 is refused (libzstd makes it 1).
 
 mod bits;
 mod fse;
@@ -204,8 +208,9 @@ fn block(
             Ok(at + content)
         }
         2 => {
-            // Room for the largest output a block may have; one that could
-            // only pass MAX_OUTPUT is a bomb if it does.
+            // Room for the largest output a block may have, but not past
+            // MAX_OUTPUT: a block that fails where that cut its room short
+            // is taken for a bomb.
             let end = out.pos + block_max;
             let limit = end.min(MAX_OUTPUT);
             out.room(limit)?;

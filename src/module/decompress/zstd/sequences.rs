@@ -23,16 +23,18 @@ pub(super) enum Ready {
 
 const KINDS: [Kind; 3] = [Kind::LitLen, Kind::Offset, Kind::MatchLen];
 
-/// Where a block's output goes: `out[..pos]` is the frame's output so far
-/// from `start` on, and the block may fill `out` up to its end.
+/// Where a block's output goes: `out[start..pos]` is the frame's output so
+/// far, all that matches may copy from, and the block may fill `out` up to
+/// its end.
 pub(super) struct Window<'a> {
     pub(super) out: &'a mut [u8],
     pub(super) pos: usize,
     pub(super) start: usize,
 }
 
-/// Copies `src` to `dst`, of the same length: short ones in at most two
-/// overlapping words, as musl's memcpy is slow to start.
+/// Copies `src` to `dst`, of the same length (the callers' slices always
+/// are; testing it shows the compiler the bounds): short ones in at most
+/// two overlapping words, as musl's memcpy is slow to start.
 fn copy(dst: &mut [u8], src: &[u8]) {
     let n = dst.len();
     if n > 16 || src.len() != n {
@@ -153,7 +155,7 @@ impl Sequences {
             let offset_value = o.base + r.read(o.extra.into());
             let [_, more_match, more_lit] = fields(r, [0, m.extra, l.extra]);
             let (match_len, lit_len) = (m.base + more_match, (l.base + more_lit) as usize);
-            let offset = offset(&mut self.repeat, offset_value, lit_len == 0);
+            let offset = offset(&mut self.repeat, offset_value, lit_len);
             // States move on after every sequence but the last, in the order
             // literal length, match length, offset.
             if i + 1 < count {
@@ -185,13 +187,13 @@ fn fields(r: &mut Rev, [a, b, c]: [u8; 3]) -> [u32; 3] {
 /// offsets up to date (§3.1.1.5). Values 1 to 3 name a repeat offset, shifted
 /// by one when the literal length is 0 (the fourth being the first less 1);
 /// larger ones are an offset plus 3.
-fn offset(repeat: &mut [u32; 3], value: u32, lit_len_zero: bool) -> u32 {
+fn offset(repeat: &mut [u32; 3], value: u32, lit_len: usize) -> u32 {
     let [r0, r1, r2] = *repeat;
     if value > 3 {
         *repeat = [value - 3, r0, r1];
         return value - 3;
     }
-    match value + u32::from(lit_len_zero) {
+    match value + u32::from(lit_len == 0) {
         1 => r0,
         2 => {
             *repeat = [r1, r0, r2];
