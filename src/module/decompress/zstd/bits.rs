@@ -49,7 +49,8 @@ impl<'a> Rev<'a> {
         Ok(Rev { src, pos: (len as isize - 1) * 8 + 7 - last.leading_zeros() as isize })
     }
 
-    /// The `n` bits (n <= 32) below bit `q`: the first one read is the highest.
+    /// The `n` bits (n <= 32) from bit `q` up, the first one read being the
+    /// highest.
     #[inline(always)]
     fn at(&self, q: isize, n: u32) -> u32 {
         let v = if q >= 0 { le64(self.src, (q >> 3) as usize) >> (q & 7) } else { self.before_start(q) };

@@ -186,8 +186,9 @@ impl Kind {
     /// up to `1 << log` (§4.1.1).
     fn build(self, t: &mut Table, log: u32, norm: &[i16; 256], n: usize) {
         let size = 1usize << log;
-        let mask = MAX_CELLS - 1; // size <= MAX_CELLS
-                                  // Per symbol, the next of its states in state order, from its count.
+        // size <= MAX_CELLS: the mask only shows the compiler so.
+        let mask = MAX_CELLS - 1;
+        // Per symbol, the next of its states in state order, from its count.
         let mut next = [0u16; 256];
         // "Less than 1" symbols take one cell each from the end.
         let mut high = size;
