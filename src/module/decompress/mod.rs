@@ -8,7 +8,9 @@
 //! The decoders were chosen by size in the shipping build, each verified on
 //! every .ko.xz of Debian's 6.12 and gzip/zstd copies of 408 6.1 modules:
 //! miniz_oxide (+10 KB), xz4rust, the kernel's own xz-embedded ported
-//! (+29 KB), ruzstd's FrameDecoder (+24 KB).
+//! (+29 KB). zstd has modbox's own decoder (zstd/, +10 KB, where ruzstd's
+//! FrameDecoder was +25 KB), checked against zstd -dc on 535 copies of 6.12
+//! modules and the streams of every level and option of zstd 1.5.4.
 
 #[cfg(feature = "gzip")]
 mod crc;
