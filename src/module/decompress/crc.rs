@@ -1,10 +1,13 @@
-//! The checksums the formats share: CRC-32 (gzip, xz).
+//! The checksums the formats share: CRC-32 (gzip, xz) and CRC-64 (xz).
 //!
 //! No table is stored in the binary: the tables are built on the stack at
 //! each call, from the polynomial. They cost stack, not file size.
 
 /// CRC-32 (IEEE 802.3, reflected), as gzip and xz check it.
 const POLY32: u32 = 0xEDB8_8320;
+/// CRC-64 (ECMA-182, reflected), as xz checks it (xz format, section 6).
+#[cfg(feature = "xz")]
+const POLY64: u64 = 0xC96C_5795_D787_0F42;
 
 /// Below this many bytes CRC-32 goes bit by bit: building the tables would
 /// cost more than it saves (the xz headers, index and footer are short).
@@ -59,6 +62,25 @@ pub(super) fn crc32(d: &[u8]) -> u32 {
     !c
 }
 
+/// CRC-64 of xz's default check. Kernel builds choose CRC-32
+/// (`xz --check=crc32`), so this one stays small: one table.
+#[cfg(feature = "xz")]
+pub(super) fn crc64(d: &[u8]) -> u64 {
+    let mut t = [0u64; 256];
+    for (b, e) in t.iter_mut().enumerate() {
+        let mut c = b as u64;
+        for _ in 0..8 {
+            c = (c >> 1) ^ (POLY64 & (c & 1).wrapping_neg());
+        }
+        *e = c;
+    }
+    let mut c = !0u64;
+    for &b in d {
+        c = t[((c ^ b as u64) & 255) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +96,7 @@ mod tests {
             let want = !long[..n].iter().fold(!0u32, |c, &b| bits32(c, b));
             assert_eq!(crc32(&long[..n]), want, "{n} bytes");
         }
+        #[cfg(feature = "xz")]
+        assert_eq!(crc64(b"123456789"), 0x995D_C9BB_DF19_39FA);
     }
 }

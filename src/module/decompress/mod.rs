@@ -2,15 +2,17 @@
 //! each format behind its cargo feature. Every decoder writes into a buffer
 //! modbox owns and grows only up to MAX_OUTPUT, so that a small hostile file
 //! cannot make modbox allocate without bound, and every integrity check the
-//! format has (gzip CRC32 and length, xz CRC32/CRC64, zstd XXH64) is
-//! verified: a corrupt or truncated stream is an error, never a module.
+//! format has (gzip CRC32 and length, xz's CRCs, check and sizes, zstd
+//! XXH64) is verified: a corrupt or truncated stream is an error, never a
+//! module.
 //!
 //! The decoders were chosen by size in the shipping build, each verified on
 //! every .ko.xz of Debian's 6.12 and gzip/zstd copies of 408 6.1 modules:
-//! miniz_oxide (+10 KB), xz4rust, the kernel's own xz-embedded ported
-//! (+29 KB), ruzstd's FrameDecoder (+24 KB).
+//! miniz_oxide (+10 KB), ruzstd's FrameDecoder (+24 KB). The xz decoder is
+//! modbox's own (xz/): 9 KB, where the crates were 29 KB and more, and as
+//! fast as liblzma, as depmod and modinfo over .ko.xz trees need.
 
-#[cfg(feature = "gzip")]
+#[cfg(any(feature = "gzip", feature = "xz"))]
 mod crc;
 #[cfg(feature = "gzip")]
 mod gzip;
@@ -48,7 +50,7 @@ pub fn decompress(format: &'static str, data: &[u8]) -> Result<Vec<u8>, &'static
 /// no more than `ratio` times the input, the format's best compression, so
 /// a lying header in a tiny file cannot make modbox reserve 256 MiB (the
 /// buffer still grows to the true size).
-#[cfg(any(feature = "gzip", feature = "zstd"))]
+#[cfg(any(feature = "gzip", feature = "xz", feature = "zstd"))]
 pub(super) fn believable(hint: usize, input: usize, ratio: usize) -> usize {
     hint.min(input.saturating_mul(ratio)).clamp(4096, MAX_OUTPUT)
 }
