@@ -44,8 +44,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_modbox");
 
 /// The address space each run may use. modbox holds at most 256 MiB for
 /// one input (a module file or a decompressed module: modfile::MAX_MODULE,
-/// decompress::MAX_OUTPUT; System.map and Module.symvers the same), plus
-/// an xz dictionary of up to 64 MiB; a run of the debug build on a small
+/// decompress::MAX_OUTPUT; System.map and Module.symvers the same; the xz
+/// decoder's dictionary is its output); a run of the debug build on a small
 /// tree (depmod with its threads) fits in 16 MiB. Anything unbounded ends here, and so does
 /// a buffer that overshoots its cap (Vec's doubling reserved 358 MiB on the
 /// way to 256).
