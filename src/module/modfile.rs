@@ -106,23 +106,25 @@ pub fn load(path: &[u8]) -> Result<Image, Error> {
     let mapped = Mapped::of(&fd, MAX_MODULE).map_err(|errno| Error::errno(LOAD, &[path], errno))?;
     let owned = if mapped.bytes().is_empty() { read_module(&fd, path)? } else { Vec::new() };
     let image = Image { mapped, owned };
-    match compression(&image) {
-        None => Ok(image),
-        Some(format) => match crate::module::decompress::decompress(format, &image) {
-            Ok(owned) => Ok(Image { mapped: Mapped::empty(), owned }),
-            Err(what) => Err(Error::new(DECOMPRESS, &[format.as_bytes(), path, what.as_bytes()])),
-        },
-    }
+    Ok(match unpack(&image, path)? {
+        None => image,
+        Some(owned) => Image { mapped: Mapped::empty(), owned },
+    })
 }
 
 /// The module image in `data` (the contents of `path`): `data` itself, or
 /// its decompression when it starts with a compression format's magic.
 pub fn decompressed(data: Vec<u8>, path: &[u8]) -> Result<Vec<u8>, Error> {
-    match compression(&data) {
-        None => Ok(data),
-        Some(format) => crate::module::decompress::decompress(format, &data)
-            .map_err(|what| Error::new(DECOMPRESS, &[format.as_bytes(), path, what.as_bytes()])),
-    }
+    Ok(unpack(&data, path)?.unwrap_or(data))
+}
+
+/// The decompression of `data` (the contents of `path`), or `None` when it
+/// starts with no compression format's magic and is an image as it is.
+fn unpack(data: &[u8], path: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    let Some(format) = compression(data) else { return Ok(None) };
+    crate::module::decompress::decompress(format, data)
+        .map(Some)
+        .map_err(|what| Error::new(DECOMPRESS, &[format.as_bytes(), path, what.as_bytes()]))
 }
 
 /// The first value of `key` in a `.modinfo` section.
