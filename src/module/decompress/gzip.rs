@@ -5,7 +5,7 @@
 //! has to survive between calls.
 
 use super::crc::crc32;
-use super::{believable, grow, BOMB, CORRUPT};
+use super::{believable, grow_to, BOMB, CORRUPT};
 
 /// Why a stream is refused: CORRUPT, or BOMB when the output would pass
 /// MAX_OUTPUT. One byte, so that results come back in registers.
@@ -128,12 +128,10 @@ struct Output {
 }
 
 impl Output {
-    /// Makes room for `n` more bytes; grow() refuses only past MAX_OUTPUT.
+    /// Makes room for `n` more bytes; grow_to() refuses only past
+    /// MAX_OUTPUT.
     fn room(&mut self, n: usize) -> Res<()> {
-        while self.buf.len() - self.pos < n {
-            grow(&mut self.buf).map_err(|_| Fail::Bomb)?;
-        }
-        Ok(())
+        grow_to(&mut self.buf, self.pos + n).map_err(|_| Fail::Bomb)
     }
 
     #[inline(always)]

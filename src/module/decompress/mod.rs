@@ -57,16 +57,20 @@ pub(super) fn believable(hint: usize, input: usize, ratio: usize) -> usize {
     hint.min(input.saturating_mul(ratio)).clamp(4096, MAX_OUTPUT)
 }
 
-/// Doubles `out`, up to MAX_OUTPUT. Exactly: resize() alone would reserve
-/// twice the old length, 358 MiB on the way to a 256 MiB cap.
+/// Makes `out` at least `end` bytes long, doubling it each time, up to
+/// MAX_OUTPUT; an `end` past that is a bomb, refused before any growing.
+/// Exactly: resize() alone would reserve twice the old length, 358 MiB on
+/// the way to a 256 MiB cap.
 #[cfg(any(feature = "gzip", feature = "xz", feature = "zstd"))]
-pub(super) fn grow(out: &mut Vec<u8>) -> Result<(), &'static str> {
-    if out.len() >= MAX_OUTPUT {
+pub(super) fn grow_to(out: &mut Vec<u8>, end: usize) -> Result<(), &'static str> {
+    if end > MAX_OUTPUT {
         return Err(BOMB);
     }
-    let n = out.len().saturating_mul(2).clamp(4096, MAX_OUTPUT);
-    out.reserve_exact(n - out.len());
-    out.resize(n, 0);
+    while out.len() < end {
+        let n = out.len().saturating_mul(2).clamp(4096, MAX_OUTPUT);
+        out.reserve_exact(n - out.len());
+        out.resize(n, 0);
+    }
     Ok(())
 }
 

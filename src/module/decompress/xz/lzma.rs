@@ -7,7 +7,7 @@
 //! the LZMA SDK's specification and of liblzma, the decoder kmod uses,
 //! whose verdicts this decoder follows.
 
-use super::super::{grow, BOMB, CORRUPT, MAX_OUTPUT};
+use super::super::{grow_to, CORRUPT};
 
 // The probabilities, 11-bit, all in one array; the offsets of each group.
 // `state` is one of 12 (what the last symbols were), `pos_state` the low
@@ -222,12 +222,7 @@ impl Output {
     /// Makes room for `n` more bytes; returns where they end.
     fn room(&mut self, n: usize) -> Result<usize, &'static str> {
         let end = self.len + n;
-        if end > MAX_OUTPUT {
-            return Err(BOMB);
-        }
-        while self.buf.len() < end {
-            grow(&mut self.buf)?;
-        }
+        grow_to(&mut self.buf, end)?;
         Ok(end)
     }
 }

@@ -19,7 +19,7 @@ mod sequences;
 mod tests;
 mod xxhash;
 
-use super::{believable, grow, BOMB, CORRUPT, MAX_OUTPUT};
+use super::{believable, grow_to, BOMB, CORRUPT, MAX_OUTPUT};
 use bits::field;
 use huffman::{Huffman, BLOCK_MAX};
 use sequences::{Ready, Sequences, Window};
@@ -112,16 +112,6 @@ struct Output {
     pos: usize,
 }
 
-impl Output {
-    /// Makes room up to `end`, or refuses the stream as a bomb.
-    fn room(&mut self, end: usize) -> Result<(), &'static str> {
-        while self.buf.len() < end {
-            grow(&mut self.buf)?;
-        }
-        Ok(())
-    }
-}
-
 /// Decodes the frame whose header starts at `data[at]`; returns where the
 /// input goes on.
 fn frame(st: &mut State, data: &[u8], at: usize, out: &mut Output) -> Result<usize, &'static str> {
@@ -197,7 +187,7 @@ fn block(
     let end = out.pos + size;
     match kind {
         0 | 1 => {
-            out.room(end)?;
+            grow_to(&mut out.buf, end)?;
             let dst = out.buf.get_mut(out.pos..end).ok_or(CORRUPT)?;
             if kind == 0 {
                 dst.copy_from_slice(src);
@@ -213,7 +203,7 @@ fn block(
             // is taken for a bomb.
             let end = out.pos + block_max;
             let limit = end.min(MAX_OUTPUT);
-            out.room(limit)?;
+            grow_to(&mut out.buf, limit)?;
             let src = &data[at..];
             let (lits, used) = st.huffman.literals(src, size, &mut st.literals)?;
             let mut w = Window { out: out.buf.get_mut(..limit).ok_or(CORRUPT)?, pos: out.pos, start };
