@@ -32,15 +32,20 @@ apt_update_once() {
 	_mb_apt_updated=1
 }
 
+# ensure_pkg PACKAGE...: install PACKAGE(s) with apt-get (root only).
+ensure_pkg() {
+	[ "$(id -u)" = 0 ] || die "$* is missing and only root can install it with apt-get"
+	apt_update_once
+	log "installing $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 \
+		|| die "apt-get install $* failed"
+}
+
 # ensure_cmd CMD PACKAGE...: install PACKAGE(s) when CMD is not on PATH.
 ensure_cmd() {
 	local cmd=$1; shift
 	command -v "$cmd" >/dev/null 2>&1 && return 0
-	[ "$(id -u)" = 0 ] || die "$cmd is missing and only root can install $* with apt-get"
-	apt_update_once
-	log "installing $* (for $cmd)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 \
-		|| die "apt-get install $* failed"
+	ensure_pkg "$@"
 	command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing $*"
 }
 
